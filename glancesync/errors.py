@@ -1,0 +1,52 @@
+"""The tool's exceptions: each carries the region and image it concerns, and its exit status."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+EXIT_LOCKED = 3
+
+
+class GlanceSyncError(Exception):
+    """Base of every error the tool reports to the operator (never as a traceback)."""
+
+    exit_status = EXIT_FAILURE
+
+    def __init__(self, message: str, *, region: str | None = None, image: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.region = region
+        self.image = image
+
+    def __str__(self) -> str:
+        where = []
+        if self.region:
+            where.append(f"region {self.region}")
+        if self.image:
+            where.append(f"image {self.image}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class ConfigError(GlanceSyncError):
+    """Bad configuration or command line: nothing was contacted or changed."""
+
+    exit_status = EXIT_CONFIG
+
+
+class AuthError(GlanceSyncError):
+    """Keystone refused the credentials of a target, or could not be reached."""
+
+
+class RegionError(GlanceSyncError):
+    """A region could not be listed or synchronised; the other regions go on."""
+
+
+class ImageError(GlanceSyncError):
+    """One image could not be synchronised; its region stops, the next region runs."""
+
+
+class LockHeld(GlanceSyncError):
+    """Another run holds the lock."""
+
+    exit_status = EXIT_LOCKED

@@ -1,0 +1,59 @@
+"""The tool's own image record, independent of glanceclient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+# Attributes compared and copied besides the user properties (§5).
+COMPARED_ATTRIBUTES = ("visibility", "min_ram", "min_disk", "protected")
+
+# Glance's own fields: everything else in a Glance record is a user property.
+GLANCE_CORE_FIELDS = frozenset(
+    {
+        "id", "name", "owner", "status", "size", "virtual_size", "checksum", "os_hash_algo",
+        "os_hash_value", "visibility", "disk_format", "container_format", "min_ram", "min_disk",
+        "protected", "tags", "created_at", "updated_at", "file", "schema", "self", "direct_url",
+        "locations", "os_hidden", "stores", "os_glance_failed_import",
+        "os_glance_importing_to_stores",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Image:
+    """One Glance image as glancesync sees it; `properties` holds the user properties only."""
+
+    id: str
+    name: str
+    owner: str | None = None
+    status: str = "active"
+    size: int | None = None
+    checksum: str | None = None
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+    visibility: str = "private"
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_ram: int = 0
+    min_disk: int = 0
+    protected: bool = False
+    tags: tuple[str, ...] = ()
+    properties: Mapping[str, str] = field(default_factory=dict)
+    region: str = ""
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == "public"
+
+    def same_content(self, other: "Image") -> bool:
+        """Content equality (§5): md5 checksum, and os_hash_value where both use the same algo."""
+        if self.checksum != other.checksum:
+            return False
+        if (
+            self.os_hash_value
+            and other.os_hash_value
+            and self.os_hash_algo == other.os_hash_algo
+        ):
+            return self.os_hash_value == other.os_hash_value
+        return True
