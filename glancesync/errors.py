@@ -13,11 +13,20 @@ class GlanceSyncError(Exception):
 
     exit_status = EXIT_FAILURE
 
-    def __init__(self, message: str, *, region: str | None = None, image: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        region: str | None = None,
+        image: str | None = None,
+        exit_status: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.region = region
         self.image = image
+        if exit_status is not None:
+            self.exit_status = exit_status
 
     def __str__(self) -> str:
         where = []
@@ -35,7 +44,7 @@ class ConfigError(GlanceSyncError):
 
 
 class AuthError(GlanceSyncError):
-    """Keystone refused the credentials of a target, or could not be reached."""
+    """Keystone refused the credentials of a target (exit 2), or could not be reached (exit 1)."""
 
 
 class RegionError(GlanceSyncError):

@@ -1,0 +1,111 @@
+"""Which regions a run visits (§7): pure logic over the settings and the targets' catalogs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from glancesync.errors import ConfigError
+from glancesync.settings import Settings
+
+MASTER = "master"
+
+
+@dataclass(frozen=True)
+class RegionRef:
+    """A region of a target; `full_name` is what output shows (§1)."""
+
+    target: str
+    region: str
+
+    @property
+    def full_name(self) -> str:
+        return self.region if self.target == MASTER else f"{self.target}:{self.region}"
+
+
+@dataclass(frozen=True)
+class RegionChoice:
+    """The regions to visit, in order, and the names that matched no region."""
+
+    regions: tuple[RegionRef, ...]
+    unknown: tuple[str, ...] = ()
+
+
+def parse_region_argument(argument: str, settings: Settings) -> tuple[str, str]:
+    """Split `R`, `T:R` or `T:` into (target, region or ""); an unknown target is a usage error."""
+    target, _, region = argument.rpartition(":")
+    target = target or MASTER
+    if target not in settings.targets:
+        known = ", ".join(sorted(settings.targets))
+        raise ConfigError(f"region argument {argument!r}: unknown target {target!r} (targets: {known})")
+    if not region and ":" not in argument:
+        raise ConfigError("an empty region argument")
+    return target, region
+
+
+def check_region_arguments(arguments: Sequence[str], settings: Settings) -> None:
+    """Reject, before anything is contacted, unknown targets and regions named twice."""
+    seen: set[tuple[str, str]] = set()
+    for argument in arguments:
+        key = parse_region_argument(argument, settings)
+        if key in seen:
+            raise ConfigError(f"region {argument!r} is named twice on the command line")
+        if key == (MASTER, settings.main.master_region):
+            raise ConfigError(f"region {argument!r} is the master region: it is the source, not a copy")
+        seen.add(key)
+
+
+def target_regions(target: str, settings: Settings, catalog: Sequence[str]) -> list[RegionRef]:
+    """Every region of a target except its ignore_regions (and, for master, the master region)."""
+    ignored = set(settings.targets[target].ignore_regions)
+    if target == MASTER:
+        ignored.add(settings.main.master_region)
+    return [RegionRef(target, name) for name in sorted(catalog) if name not in ignored]
+
+
+def default_regions(settings: Settings, catalogs: Mapping[str, Sequence[str]]) -> list[RegionRef]:
+    """The master target's regions, `preferable_order` first (§7)."""
+    regions = target_regions(MASTER, settings, catalogs[MASTER])
+    rank = {name: index for index, name in enumerate(settings.main.preferable_order)}
+    return sorted(regions, key=lambda ref: rank.get(ref.full_name, len(rank)))
+
+
+def choose_regions(
+    arguments: Sequence[str], settings: Settings, catalogs: Mapping[str, Sequence[str]]
+) -> RegionChoice:
+    """Regions named on the command line in their order (`T:` expanded), or the default list."""
+    if not arguments:
+        return RegionChoice(tuple(default_regions(settings, catalogs)))
+    chosen: list[RegionRef] = []
+    unknown: list[str] = []
+    for argument in arguments:
+        target, region = parse_region_argument(argument, settings)
+        if not region:
+            expanded = target_regions(target, settings, catalogs[target])
+            chosen.extend(ref for ref in expanded if ref not in chosen)
+        elif region in catalogs[target]:
+            ref = RegionRef(target, region)
+            if ref not in chosen:
+                chosen.append(ref)
+        else:
+            unknown.append(argument)
+    return RegionChoice(tuple(chosen), tuple(unknown))
+
+
+def show_regions_line(settings: Settings, catalogs: Mapping[str, Sequence[str]]) -> str:
+    """`--show-regions`: the default regions, then `T:R` of the other targets (§7)."""
+    names = [ref.full_name for ref in default_regions(settings, catalogs)]
+    for target in settings.targets:
+        if target != MASTER:
+            names.extend(ref.full_name for ref in target_regions(target, settings, catalogs[target]))
+    return " ".join(names)
+
+
+def targets_needed(arguments: Sequence[str], settings: Settings) -> list[str]:
+    """The targets whose catalogs a run must read: master, plus those named in arguments."""
+    needed = [MASTER]
+    for argument in arguments:
+        target = parse_region_argument(argument, settings)[0]
+        if target not in needed:
+            needed.append(target)
+    return needed
