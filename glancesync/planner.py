@@ -1,0 +1,435 @@
+"""What to do in one region: selection (§3), matching (§4), statuses and actions (§5), obsolete
+images (§8). Pure: no I/O; warnings are returned as data.
+
+Decisions where the spec is silent:
+
+- `kernel_id` and `ramdisk_id` are references, not local metadata: they are always compared
+  and copied (translated), whatever `metadata_set` says, because an AMI image cannot boot
+  without them. A reference to an image that will be uploaded, replaced or renamed in this run
+  is carried by that image's *name* (`references`); the executor resolves it to the new
+  regional UUID when it runs the `pending_ami` items, after the uploads.
+- References only matter for images that will be written: an image whose own content is
+  `ok_stalled_checksum` or `error_checksum` keeps that status whatever its kernel/ramdisk.
+- A kernel/ramdisk is judged by its content status: one that keeps its regional image (ok,
+  pending_metadata, stalled, error_checksum) is referred to by that image's UUID.
+- A regional image without owner counts as the project's own, as on the master side (§3).
+- Obsolete images (§8) have no status of their own: an obsolete item is `pending_metadata`
+  with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
+  when it is in line. There is one item per regional image concerned; regional images that
+  are left alone (other project, other checksum) have no item.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from glancesync.image import COMPARED_ATTRIBUTES, Image
+from glancesync.settings import TargetSettings
+
+ANY = "any"
+OBSOLETE_SUFFIX = "_obsolete"
+REFERENCE_PROPERTIES = ("kernel_id", "ramdisk_id")
+
+
+class Status(str, Enum):
+    """Per-image status in a region (§5)."""
+
+    OK = "ok"
+    OK_STALLED_CHECKSUM = "ok_stalled_checksum"
+    PENDING_METADATA = "pending_metadata"
+    PENDING_UPLOAD = "pending_upload"
+    PENDING_REPLACE = "pending_replace"
+    PENDING_RENAME = "pending_rename"
+    PENDING_AMI = "pending_ami"
+    ERROR_CHECKSUM = "error_checksum"
+    ERROR_AMI = "error_ami"
+
+
+class Action(str, Enum):
+    """What the executor does for an item (§6)."""
+
+    NONE = "none"
+    UPDATE_METADATA = "update_metadata"
+    UPLOAD = "upload"
+    REPLACE = "replace"  # upload, verify, then delete the old regional image
+    RENAME = "rename"  # upload, verify, then rename the old one to `<name>.old`, private
+    OBSOLETE = "obsolete"  # patch a regional image into the master's `X_obsolete` (§8)
+
+
+_ACTION_OF_NEW_CONTENT = {
+    Status.PENDING_UPLOAD: Action.UPLOAD,
+    Status.PENDING_REPLACE: Action.REPLACE,
+    Status.PENDING_RENAME: Action.RENAME,
+}
+
+# Conflict rules when content differs, first match wins (§5): specific checksum before `any`.
+_CONFLICT_RULES = (
+    ("dontupdate", Status.OK_STALLED_CHECKSUM),
+    ("rename", Status.PENDING_RENAME),
+    ("replace", Status.PENDING_REPLACE),
+)
+
+
+@dataclass(frozen=True)
+class MetadataChange:
+    """A patch of a regional image that touches only the keys that differ."""
+
+    attributes: Mapping[str, object] = field(default_factory=dict)
+    """Image attributes to set (visibility, min_ram, min_disk, protected; name for obsolete)."""
+    set_properties: Mapping[str, str] = field(default_factory=dict)
+    """User properties to add or replace (kernel_id/ramdisk_id already translated)."""
+    remove_properties: tuple[str, ...] = ()
+    """User properties to remove; only compared ones, never local ones."""
+    references: Mapping[str, str] = field(default_factory=dict)
+    """Property -> name of the image uploaded in this run whose new regional UUID is the value."""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.attributes or self.set_properties or self.remove_properties or self.references
+        )
+
+
+@dataclass(frozen=True)
+class UploadSpec:
+    """Everything needed to create the regional copy of a master image (§6 Upload)."""
+
+    name: str
+    visibility: str
+    disk_format: str | None
+    container_format: str | None
+    min_ram: int
+    min_disk: int
+    protected: bool
+    tags: tuple[str, ...]
+    properties: Mapping[str, str]
+    """User properties to send: those in metadata_set (or all), references translated."""
+    references: Mapping[str, str] = field(default_factory=dict)
+    """Property -> name of the image uploaded in this run whose new regional UUID is the value."""
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One master image's outcome in a region."""
+
+    status: Status
+    master: Image
+    """The synchronised master image; for an obsolete item, the master's `X_obsolete`."""
+    regional: Image | None
+    """The matched regional image, if any."""
+    action: Action = Action.NONE
+    change: MetadataChange | None = None
+    """For UPDATE_METADATA and OBSOLETE."""
+    upload: UploadSpec | None = None
+    """For UPLOAD, REPLACE and RENAME."""
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    region: str
+    items: tuple[PlanItem, ...]
+    """In ascending master size (unknown as 0), ties by name (§5)."""
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Matched:
+    """A synchronised master image, its regional match and the status from content alone
+    (OK standing for 'same content, metadata still to check')."""
+
+    master: Image
+    regional: Image | None
+    status: Status
+
+
+@dataclass(frozen=True)
+class _References:
+    """A master image's kernel_id/ramdisk_id as seen from one region."""
+
+    known: Mapping[str, str]  # property -> regional UUID
+    pending: Mapping[str, str]  # property -> name of an image uploaded in this run
+    missing: tuple[str, ...]  # properties pointing at images not synchronised to the target
+
+
+def select_master_images(
+    master_images: Iterable[Image], master_project_id: str
+) -> tuple[tuple[Image, ...], tuple[str, ...]]:
+    """The master images considered (§3): active, named, the master project's or unowned,
+    with a unique name. Returns them and the warnings."""
+    considered = [
+        image
+        for image in master_images
+        if image.status == "active" and image.name and _owned_by(image, master_project_id)
+    ]
+    counts = Counter(image.name for image in considered)
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
+    warnings = (
+        (f"master images with duplicated names left out: {', '.join(duplicated)}",)
+        if duplicated
+        else ()
+    )
+    return tuple(image for image in considered if counts[image.name] == 1), warnings
+
+
+def _owned_by(image: Image, project_id: str) -> bool:
+    """Whether the image belongs to the project; an image without owner counts as its own."""
+    return image.owner in (None, project_id)
+
+
+def is_synchronised(image: Image, target: TargetSettings) -> bool:
+    """Whether a considered master image is synchronised to the target (§3, rules 1-6)."""
+    if image.name.endswith(OBSOLETE_SUFFIX):
+        return False
+    if image.id in target.forcesyncs:
+        return True
+    if target.metadata_condition is not None:
+        return bool(target.metadata_condition.evaluate(image, target.metadata_set))
+    if not image.is_public:
+        return False
+    return not target.metadata_set or not target.metadata_set.isdisjoint(image.properties)
+
+
+def plan_region(
+    master_images: Sequence[Image],
+    regional_images: Sequence[Image],
+    target: TargetSettings,
+    region: str,
+    project_id: str,
+) -> RegionPlan:
+    """The plan of one region, from the selected master images (`select_master_images`), the
+    region's images, and the target whose credentials belong to project `project_id`."""
+    warnings: list[str] = []
+    synchronised = [image for image in master_images if is_synchronised(image, target)]
+    matches = _match(synchronised, regional_images, target, project_id, warnings)
+    matched: dict[str, _Matched] = {}
+    for image in synchronised:
+        regional = matches.get(image.name)
+        matched[image.id] = _Matched(image, regional, _content_status(image, regional, target))
+    items = [_plan_item(entry, matched, target, warnings) for entry in matched.values()]
+    if target.support_obsolete_images:
+        synchronised_names = {image.name for image in synchronised}
+        items += _obsolete_items(
+            master_images, synchronised_names, regional_images, target, project_id, warnings
+        )
+    items.sort(key=lambda item: (item.master.size or 0, item.master.name))
+    return RegionPlan(region, tuple(items), tuple(warnings))
+
+
+def _match(
+    synchronised: Sequence[Image],
+    regional_images: Sequence[Image],
+    target: TargetSettings,
+    project_id: str,
+    warnings: list[str],
+) -> dict[str, Image]:
+    """Synchronised master name -> the regional image matched to it (§4)."""
+    masters = {image.name: image for image in synchronised}
+    candidates: dict[str, list[Image]] = {}
+    for image in regional_images:
+        if image.name not in masters:
+            continue
+        if target.only_tenant_images and not _owned_by(image, project_id):
+            warnings.append(
+                f"image {image.name} ({image.id}) of project {image.owner} ignored:"
+                " only_tenant_images is set"
+            )
+        elif image.status != "active":
+            warnings.append(f"image {image.name} ({image.id}) ignored: status {image.status}")
+        else:
+            candidates.setdefault(image.name, []).append(image)
+    return {name: _pick(masters[name], images, warnings) for name, images in candidates.items()}
+
+
+def _pick(master: Image, images: list[Image], warnings: list[str]) -> Image:
+    """The one regional image kept among several with the master's name (§4)."""
+    kept = next((image for image in images if master.same_content(image)), images[0])
+    if len(images) > 1:
+        ids = ", ".join(image.id for image in images)
+        warnings.append(f"{len(images)} images named {master.name} ({ids}): {kept.id} is used")
+    return kept
+
+
+def _content_status(master: Image, regional: Image | None, target: TargetSettings) -> Status:
+    """The status from content alone (§5 conflict rules); OK when the content is the same."""
+    if regional is None:
+        return Status.PENDING_UPLOAD
+    if master.same_content(regional):
+        return Status.OK
+    for checksum in (regional.checksum, ANY):
+        for option, status in _CONFLICT_RULES:
+            if checksum in getattr(target, option):
+                return status
+    return Status.ERROR_CHECKSUM
+
+
+def _plan_item(
+    entry: _Matched,
+    matched: Mapping[str, _Matched],
+    target: TargetSettings,
+    warnings: list[str],
+) -> PlanItem:
+    master, regional, status = entry.master, entry.regional, entry.status
+    if status in (Status.OK_STALLED_CHECKSUM, Status.ERROR_CHECKSUM):
+        return PlanItem(status, master, regional)
+    references = _references(master, matched)
+    if references.missing:
+        warnings.append(
+            f"{master.name} needs {', '.join(references.missing)} not synchronised to this target"
+        )
+        return PlanItem(Status.ERROR_AMI, master, regional)
+    if status in _ACTION_OF_NEW_CONTENT:
+        upload = _upload_spec(master, target, references)
+        return PlanItem(
+            Status.PENDING_AMI if references.pending else status,
+            master,
+            regional,
+            _ACTION_OF_NEW_CONTENT[status],
+            upload=upload,
+        )
+    change = _metadata_change(master, regional, target, references)
+    if change.is_empty:
+        return PlanItem(Status.OK, master, regional)
+    return PlanItem(
+        Status.PENDING_AMI if references.pending else Status.PENDING_METADATA,
+        master,
+        regional,
+        Action.UPDATE_METADATA,
+        change=change,
+    )
+
+
+def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
+    """Translate the master's kernel_id/ramdisk_id: master UUID -> name -> regional UUID."""
+    known: dict[str, str] = {}
+    pending: dict[str, str] = {}
+    missing: list[str] = []
+    for key in REFERENCE_PROPERTIES:
+        uuid = master.properties.get(key)
+        if not uuid:
+            continue
+        dependency = matched.get(uuid)
+        if dependency is None:
+            missing.append(f"{key} {uuid}")
+        elif dependency.status in _ACTION_OF_NEW_CONTENT:
+            pending[key] = dependency.master.name
+        else:
+            known[key] = dependency.regional.id
+    return _References(known, pending, tuple(missing))
+
+
+def _synced_properties(
+    properties: Mapping[str, str], metadata_set: frozenset[str]
+) -> dict[str, str]:
+    """The user properties compared and copied, references excluded (§5)."""
+    return {
+        key: value
+        for key, value in properties.items()
+        if key not in REFERENCE_PROPERTIES and (not metadata_set or key in metadata_set)
+    }
+
+
+def _upload_spec(master: Image, target: TargetSettings, references: _References) -> UploadSpec:
+    return UploadSpec(
+        name=master.name,
+        visibility=master.visibility,
+        disk_format=master.disk_format,
+        container_format=master.container_format,
+        min_ram=master.min_ram,
+        min_disk=master.min_disk,
+        protected=master.protected,
+        tags=master.tags,
+        properties={
+            **_synced_properties(master.properties, target.metadata_set),
+            **references.known,
+        },
+        references=references.pending,
+    )
+
+
+def _metadata_change(
+    master: Image, regional: Image, target: TargetSettings, references: _References
+) -> MetadataChange:
+    wanted = {**_synced_properties(master.properties, target.metadata_set), **references.known}
+    current = {
+        **_synced_properties(regional.properties, target.metadata_set),
+        **{
+            key: regional.properties[key]
+            for key in REFERENCE_PROPERTIES
+            if key in regional.properties
+        },
+    }
+    keys = (wanted.keys() | current.keys()) - references.pending.keys()
+    set_properties, remove_properties = _property_patch(wanted, current, keys)
+    return MetadataChange(
+        _differing_attributes(master, regional, COMPARED_ATTRIBUTES),
+        set_properties,
+        remove_properties,
+        references.pending,
+    )
+
+
+def _differing_attributes(
+    master: Image, regional: Image, names: Iterable[str]
+) -> dict[str, object]:
+    """The master's values of the attributes `names` where the regional image differs."""
+    return {
+        name: getattr(master, name)
+        for name in names
+        if getattr(master, name) != getattr(regional, name)
+    }
+
+
+def _property_patch(
+    wanted: Mapping[str, str], current: Mapping[str, str], keys: Iterable[str]
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The properties to set and to remove, among `keys`, to turn `current` into `wanted`."""
+    keys = sorted(keys)
+    return (
+        {key: wanted[key] for key in keys if key in wanted and current.get(key) != wanted[key]},
+        tuple(key for key in keys if key not in wanted and key in current),
+    )
+
+
+def _obsolete_items(
+    master_images: Sequence[Image],
+    synchronised_names: set[str],
+    regional_images: Sequence[Image],
+    target: TargetSettings,
+    project_id: str,
+    warnings: list[str],
+) -> list[PlanItem]:
+    """Items for the master's `X_obsolete` images (§8)."""
+    items = []
+    for master in master_images:
+        retired = master.name.removesuffix(OBSOLETE_SUFFIX)
+        if retired == master.name or not retired:
+            continue
+        if retired in synchronised_names:
+            warnings.append(f"{master.name} ignored: the master also synchronises {retired}")
+            continue
+        items += [
+            _obsolete_item(master, regional, target)
+            for regional in regional_images
+            if regional.name in (retired, master.name)
+            and _owned_by(regional, project_id)
+            and master.same_content(regional)
+        ]
+    return items
+
+
+def _obsolete_item(master: Image, regional: Image, target: TargetSettings) -> PlanItem:
+    """Rename `X` to `X_obsolete`; bring visibility and obsolete_syncprops in line."""
+    set_properties, remove_properties = _property_patch(
+        master.properties, regional.properties, target.obsolete_syncprops
+    )
+    change = MetadataChange(
+        _differing_attributes(master, regional, ("name", "visibility")),
+        set_properties,
+        remove_properties,
+    )
+    if change.is_empty:
+        return PlanItem(Status.OK, master, regional)
+    return PlanItem(Status.PENDING_METADATA, master, regional, Action.OBSOLETE, change=change)
