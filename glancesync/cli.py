@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from glancesync import __version__
 from glancesync.errors import GlanceSyncError

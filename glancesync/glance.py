@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cached_property
-from typing import IO, Any, Iterator, Mapping, Sequence
+from typing import IO, Any
 
 import glanceclient
 from glanceclient import exc as glance_exc
@@ -22,7 +22,7 @@ from keystoneauth1 import session as ksa_session
 from keystoneauth1.identity import v3
 
 from glancesync.errors import EXIT_CONFIG, AuthError, RegionError
-from glancesync.image import GLANCE_CORE_FIELDS, Image
+from glancesync.image import GLANCE_CORE_FIELDS, Image, NewImage
 from glancesync.settings import TargetSettings
 
 LOG = logging.getLogger(__name__)
@@ -31,41 +31,6 @@ IMAGE_SERVICE = "image"
 LIST_PAGE_SIZE = 1000  # Glance's default api_limit_max: fewest pages
 CHUNK_SIZE = 1024 * 1024
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
-
-# Glance attributes the tool may set at creation or patch (besides user properties).
-WRITABLE_ATTRIBUTES = ("name", "visibility", "min_ram", "min_disk", "protected", "tags")
-
-
-@dataclass(frozen=True)
-class NewImage:
-    """What the tool asks Glance to create before uploading bytes."""
-
-    name: str
-    disk_format: str | None
-    container_format: str | None
-    visibility: str = "private"
-    min_ram: int = 0
-    min_disk: int = 0
-    protected: bool = False
-    tags: tuple[str, ...] = ()
-    properties: Mapping[str, str] | None = None
-
-    def body(self) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "name": self.name,
-            "visibility": self.visibility,
-            "min_ram": self.min_ram,
-            "min_disk": self.min_disk,
-            "protected": self.protected,
-            "tags": list(self.tags),
-        }
-        if self.disk_format:
-            record["disk_format"] = self.disk_format
-        if self.container_format:
-            record["container_format"] = self.container_format
-        record.update(self.properties or {})
-        return record
-
 
 def image_from_record(record: Mapping[str, Any], region: str) -> Image:
     """Turn a Glance v2 image record into the tool's `Image`."""
@@ -149,7 +114,7 @@ class Target:
                 names.append(endpoint.region_name)
         return tuple(names)
 
-    def region(self, name: str, full_name: str | None = None) -> "RegionGlance":
+    def region(self, name: str, full_name: str | None = None) -> RegionGlance:
         return RegionGlance(self, name, full_name or name)
 
     @contextmanager

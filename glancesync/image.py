@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any
 
 # Attributes compared and copied besides the user properties (§5).
 COMPARED_ATTRIBUTES = ("visibility", "min_ram", "min_disk", "protected")
@@ -46,7 +47,7 @@ class Image:
     def is_public(self) -> bool:
         return self.visibility == "public"
 
-    def same_content(self, other: "Image") -> bool:
+    def same_content(self, other: Image) -> bool:
         """Content equality (§5): md5 checksum, and os_hash_value where both use the same algo."""
         if self.checksum != other.checksum:
             return False
@@ -57,3 +58,35 @@ class Image:
         ):
             return self.os_hash_value == other.os_hash_value
         return True
+
+
+@dataclass(frozen=True)
+class NewImage:
+    """What the tool asks Glance to create before uploading the bytes."""
+
+    name: str
+    visibility: str
+    disk_format: str | None
+    container_format: str | None
+    min_ram: int
+    min_disk: int
+    protected: bool
+    tags: tuple[str, ...]
+    properties: Mapping[str, str]
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of Glance's create call."""
+        record: dict[str, Any] = {
+            "name": self.name,
+            "visibility": self.visibility,
+            "min_ram": self.min_ram,
+            "min_disk": self.min_disk,
+            "protected": self.protected,
+            "tags": list(self.tags),
+        }
+        if self.disk_format:
+            record["disk_format"] = self.disk_format
+        if self.container_format:
+            record["container_format"] = self.container_format
+        record.update(self.properties)
+        return record

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from glancesync.image import COMPARED_ATTRIBUTES, Image
+from glancesync.image import COMPARED_ATTRIBUTES, Image, NewImage
 from glancesync.settings import TargetSettings
 
 ANY = "any"
@@ -94,19 +94,12 @@ class MetadataChange:
 
 
 @dataclass(frozen=True)
-class UploadSpec:
-    """Everything needed to create the regional copy of a master image (§6 Upload)."""
+class UploadSpec(NewImage):
+    """Everything needed to create the regional copy of a master image (§6 Upload).
 
-    name: str
-    visibility: str
-    disk_format: str | None
-    container_format: str | None
-    min_ram: int
-    min_disk: int
-    protected: bool
-    tags: tuple[str, ...]
-    properties: Mapping[str, str]
-    """User properties to send: those in metadata_set (or all), references translated."""
+    `properties` are those in metadata_set (or all), with known references translated.
+    """
+
     references: Mapping[str, str] = field(default_factory=dict)
     """Property -> name of the image uploaded in this run whose new regional UUID is the value."""
 

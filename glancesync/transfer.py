@@ -8,7 +8,7 @@ empty chunk, so the upload request breaks off and Glance never activates the ima
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from glancesync.image import Image
 

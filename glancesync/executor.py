@@ -1,0 +1,160 @@
+"""Applying a region's plan through the facade (§6), or only saying what it would do.
+
+Order: metadata updates (obsolete renames included), then uploads, replaces and renames in the
+plan's size order, then the `pending_ami` images, whose kernel/ramdisk exist by then. An image
+that fails stops the region's remaining work; a failed or unverified upload is deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+
+from glancesync.errors import GlanceSyncError, ImageError
+from glancesync.glance import RegionGlance
+from glancesync.image import Image
+from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
+from glancesync.report import RegionReport, human_size
+from glancesync.transfer import IntegrityError, VerifyingStream
+
+LOG = logging.getLogger(__name__)
+
+Emit = Callable[[str], None]
+
+_METADATA_ACTIONS = (Action.UPDATE_METADATA, Action.OBSOLETE)
+_UPLOAD_ACTIONS = (Action.UPLOAD, Action.REPLACE, Action.RENAME)
+_VERBS = {
+    Action.UPDATE_METADATA: ("update metadata of", "updated metadata of"),
+    Action.OBSOLETE: ("mark obsolete", "marked obsolete"),
+    Action.UPLOAD: ("upload", "uploaded"),
+    Action.REPLACE: ("replace", "replaced"),
+    Action.RENAME: ("upload and keep the old copy of", "uploaded and kept the old copy of"),
+}
+
+
+def execution_order(plan: RegionPlan) -> list[PlanItem]:
+    """The items that need an action, in the order of §6."""
+    waiting = [item for item in plan.items if item.status is Status.PENDING_AMI]
+    ready = [item for item in plan.items if item.status is not Status.PENDING_AMI]
+    metadata = [item for item in ready if item.action in _METADATA_ACTIONS]
+    uploads = [item for item in ready if item.action in _UPLOAD_ACTIONS]
+    return metadata + uploads + waiting
+
+
+def describe(item: PlanItem, dry_run: bool) -> str:
+    """One line for an action, in the "would do" or the "did" form."""
+    verb = _VERBS[item.action][0 if dry_run else 1]
+    line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
+    if item.action in _UPLOAD_ACTIONS:
+        line += f" ({human_size(item.master.size)})"
+    return line
+
+
+class Executor:
+    """Applies one region's plan; `dry_run` only reports, it writes nothing."""
+
+    def __init__(self, master: RegionGlance, region: RegionGlance, dry_run: bool, emit: Emit):
+        self.master = master
+        self.region = region
+        self.dry_run = dry_run
+        self.emit = emit
+
+    def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
+        report = RegionReport(region=plan.region)
+        report.statuses.update(item.status.value for item in plan.items)
+        started = time.monotonic()
+        uploaded_ids: dict[str, str] = {}
+        taken_names = {image.name for image in regional_images}
+        try:
+            for item in execution_order(plan):
+                if not self.dry_run:
+                    report.bytes_uploaded += self._apply_item(item, uploaded_ids, taken_names)
+                report.actions_done += 1
+                self.emit(f"{plan.region}: {describe(item, self.dry_run)}")
+        except GlanceSyncError as error:
+            report.failure = str(error)
+            self.emit(f"{plan.region}: FAILED {error}")
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
+        """Carry out one item; returns the bytes uploaded."""
+        if item.action in _METADATA_ACTIONS:
+            self._update_metadata(item.regional, item.change, uploaded_ids)
+            return 0
+        new = self._upload(item.master, item.upload, uploaded_ids)
+        uploaded_ids[item.master.name] = new.id
+        if item.action is Action.REPLACE:
+            self.region.delete_image(item.regional.id)
+        elif item.action is Action.RENAME:
+            self._keep_old_copy(item.regional, taken_names)
+        return new.size or 0
+
+    def _update_metadata(
+        self, regional: Image, change: MetadataChange, uploaded_ids: Mapping[str, str]
+    ) -> None:
+        properties = {**change.set_properties, **_resolve(change.references, uploaded_ids)}
+        self.region.update_image(
+            regional, change.attributes, properties, change.remove_properties
+        )
+
+    def _keep_old_copy(self, old: Image, taken_names: set[str]) -> None:
+        """Rename the replaced image to `<name>.old` (or `.old.N`, never clobbering), private."""
+        name = f"{old.name}.old"
+        counter = 2
+        while name in taken_names:
+            name = f"{old.name}.old.{counter}"
+            counter += 1
+        taken_names.add(name)
+        self.region.update_image(old, {"name": name, "visibility": "private"})
+
+    def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
+        """Create, stream the master's bytes into, and verify the regional copy of `master`."""
+        new = self.region.create_image(_new_image(spec, uploaded_ids))
+        try:
+            stream = VerifyingStream(self.master.download(master.id), master)
+            self.region.upload(new.id, stream, master.size)
+            verified = self._verified(new.id, master)
+            if spec.protected:  # only now: a protected image could not be discarded
+                verified = self.region.update_image(verified, {"protected": True})
+            return verified
+        except (GlanceSyncError, IntegrityError) as error:
+            self._discard(new)
+            raise ImageError(f"upload failed: {error}", region=self.region.full_name,
+                             image=master.name) from None
+        except BaseException:
+            self._discard(new)
+            raise
+
+    def _verified(self, image_id: str, master: Image) -> Image:
+        """The uploaded image as Glance reports it, if it is active with the master's content."""
+        uploaded = self.region.get_image(image_id)
+        if uploaded.status != "active":
+            raise IntegrityError(f"Glance reports status {uploaded.status!r} after upload")
+        if uploaded.size != master.size or not uploaded.same_content(master):
+            raise IntegrityError(
+                f"Glance reports size {uploaded.size} checksum {uploaded.checksum}, "
+                f"the master has size {master.size} checksum {master.checksum}"
+            )
+        return uploaded
+
+    def _discard(self, new: Image) -> None:
+        """Delete a failed upload; a second failure is logged, the first one is what counts."""
+        try:
+            self.region.delete_image(new.id)
+        except GlanceSyncError as error:
+            LOG.error("%s: could not delete the failed upload %s: %s",
+                      self.region.full_name, new.id, error)
+
+
+def _resolve(references: Mapping[str, str], uploaded_ids: Mapping[str, str]) -> dict[str, str]:
+    """kernel_id/ramdisk_id that point at images uploaded in this run, as their new UUIDs."""
+    return {prop: uploaded_ids[name] for prop, name in references.items() if name in uploaded_ids}
+
+
+def _new_image(spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> UploadSpec:
+    """The spec with this run's uploads resolved, created unprotected until verified."""
+    properties = {**spec.properties, **_resolve(spec.references, uploaded_ids)}
+    return replace(spec, properties=properties, protected=False)

@@ -1,0 +1,241 @@
+"""Visiting regions: one after the other, or in child processes under --parallel (§7)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import TextIO
+
+from glancesync.errors import ConfigError, GlanceSyncError
+from glancesync.executor import Executor
+from glancesync.glance import RegionGlance, Target
+from glancesync.image import Image
+from glancesync.planner import RegionPlan, plan_region, select_master_images
+from glancesync.regions import (
+    MASTER,
+    RegionRef,
+    check_region_arguments,
+    choose_regions,
+    show_regions_line,
+    targets_needed,
+)
+from glancesync.report import RegionReport, Report
+from glancesync.settings import Settings
+
+LOG = logging.getLogger("glancesync")
+
+
+class Mode(Enum):
+    SYNC = "sync"
+    DRY_RUN = "dry-run"
+    SHOW_STATUS = "show-status"
+    SHOW_REGIONS = "show-regions"
+    MAKE_BACKUP = "make-backup"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    mode: Mode = Mode.SYNC
+    parallel: bool = False
+    backup_dir: str = "."
+    run_dir: str = "runs"
+
+
+@dataclass
+class RegionOutcome:
+    """A visited region: its report and the lines it prints on stdout (CSV, actions)."""
+
+    report: RegionReport
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RegionJob:
+    """Everything a (possibly child) process needs to visit one region; picklable."""
+
+    settings: Settings
+    ref: RegionRef
+    master_images: tuple[Image, ...]
+    options: RunOptions
+    backup_dir: str | None = None
+    log_file: str | None = None
+
+
+def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: TextIO) -> Report:
+    """Carry out one invocation; returns the report that owns the exit status."""
+    check_region_arguments(arguments, settings)
+    wanted = list(settings.targets) if options.mode is Mode.SHOW_REGIONS else targets_needed(arguments, settings)
+    targets = {name: Target(settings.targets[name]) for name in wanted}
+    catalogs = {name: target.regions for name, target in targets.items()}
+    report = Report(dry_run=options.mode is not Mode.SYNC)
+    if options.mode is Mode.SHOW_REGIONS:
+        print(show_regions_line(settings, catalogs), file=out)
+        return report
+    master = targets[MASTER]
+    if settings.main.master_region not in catalogs[MASTER]:
+        raise ConfigError(
+            f"master_region {settings.main.master_region!r} has no image endpoint in the catalog "
+            f"of target master (regions: {', '.join(catalogs[MASTER]) or 'none'})"
+        )
+    choice = choose_regions(arguments, settings, catalogs)
+    for name in choice.unknown:
+        report.add_problem(f"unknown region {name!r}")
+        LOG.error("unknown region %r: not in the catalog of its target", name)
+    master_region = master.region(settings.main.master_region)
+    listing = master_region.list_images()
+    selected, warnings = select_master_images(listing, master.project_id)
+    for warning in warnings:
+        LOG.warning("%s: %s", settings.main.master_region, warning)
+    backup_dir = _backup_directory(options, settings, listing) if options.mode is Mode.MAKE_BACKUP else None
+    jobs = [RegionJob(settings, ref, tuple(selected), options, backup_dir) for ref in choice.regions]
+    visit = _visit_in_parallel if options.parallel else _visit_in_turn
+    for outcome in visit(jobs, settings.main.max_children, options, out):
+        report.add(outcome.report)
+    if options.mode in (Mode.SYNC, Mode.DRY_RUN):
+        for line in report.summary():
+            LOG.info("%s", line)
+    return report
+
+
+def _visit_in_turn(jobs: Sequence[RegionJob], _children: int, _options: RunOptions, out: TextIO):
+    for job in jobs:
+        outcome = visit_region(job, emit=lambda line: print(line, file=out, flush=True))
+        yield outcome
+
+
+def _visit_in_parallel(jobs: Sequence[RegionJob], children: int, options: RunOptions, out: TextIO):
+    """Up to `children` regions at once; a line per region as it ends, output in region order."""
+    run_dir = _new_directory(options.run_dir, "run")
+    LOG.info("per-region logs in %s", run_dir)
+    jobs = [
+        RegionJob(job.settings, job.ref, job.master_images, job.options, job.backup_dir,
+                  os.path.join(run_dir, f"{_file_name(job.ref)}.log"))
+        for job in jobs
+    ]
+    outcomes: dict[RegionRef, RegionOutcome] = {}
+    with multiprocessing.Pool(processes=max(1, min(children, len(jobs) or 1))) as pool:
+        for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
+            outcomes[ref] = outcome
+            LOG.info("%s", outcome.report.summary_line(options.mode is not Mode.SYNC))
+    for job in jobs:
+        for line in outcomes[job.ref].lines:
+            print(line, file=out)
+        yield outcomes[job.ref]
+
+
+def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
+    """Child process: log the region into its own file, collect its output lines."""
+    handler = logging.FileHandler(job.log_file)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    lines: list[str] = []
+
+    def emit(line: str) -> None:
+        lines.append(line)
+        LOG.info("%s", line)
+
+    outcome = visit_region(job, emit)
+    outcome.lines = lines if job.options.mode is not Mode.SHOW_STATUS else outcome.lines
+    return outcome, job.ref
+
+
+def visit_region(job: RegionJob, emit: Callable[[str], None]) -> RegionOutcome:
+    """List, plan, and report or apply one region; any failure stays inside the region."""
+    started = time.monotonic()
+    full_name = job.ref.full_name
+    try:
+        target = Target(job.settings.targets[job.ref.target])
+        region = target.region(job.ref.region, full_name)
+        regional_images = region.list_images()
+        plan = plan_region(
+            job.master_images, regional_images, job.settings.targets[job.ref.target],
+            full_name, target.project_id,
+        )
+        for warning in plan.warnings:
+            LOG.warning("%s: %s", full_name, warning)
+        return _carry_out(job, plan, region, regional_images, emit)
+    except GlanceSyncError as error:
+        LOG.error("%s", error)
+        report = RegionReport(region=full_name, failure=str(error))
+        report.seconds = time.monotonic() - started
+        return RegionOutcome(report)
+
+
+def _carry_out(job: RegionJob, plan: RegionPlan, region: RegionGlance,
+               regional_images: list[Image], emit: Callable[[str], None]) -> RegionOutcome:
+    mode = job.options.mode
+    if mode is Mode.SHOW_STATUS:
+        report = RegionReport(region=plan.region)
+        report.statuses.update(item.status.value for item in plan.items)
+        lines = [status_line(item.status.value, plan.region, item.master.name) for item in plan.items]
+        for line in lines:
+            emit(line)
+        return RegionOutcome(report, lines)
+    if mode is Mode.MAKE_BACKUP:
+        _write_backup(job.backup_dir, plan.region, regional_images)
+        return RegionOutcome(RegionReport(region=plan.region))
+    master_target = Target(job.settings.targets[MASTER])
+    master = master_target.region(job.settings.main.master_region)
+    executor = Executor(master, region, dry_run=mode is Mode.DRY_RUN, emit=emit)
+    return RegionOutcome(executor.apply(plan, regional_images))
+
+
+def status_line(status: str, region: str, image: str) -> str:
+    """One `--show-status` CSV line (§7), quoted where a name needs it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([status, region, image])
+    return buffer.getvalue()
+
+
+BACKUP_FIELDS = (
+    "id", "name", "owner", "status", "size", "checksum", "os_hash_algo", "os_hash_value",
+    "visibility", "disk_format", "container_format", "min_ram", "min_disk", "protected",
+    "tags", "properties",
+)
+
+
+def _backup_directory(options: RunOptions, settings: Settings, master_images: list[Image]) -> str:
+    directory = _new_directory(options.backup_dir, "backup")
+    _write_backup(directory, settings.main.master_region, master_images)
+    LOG.info("backup in %s", directory)
+    return directory
+
+
+def _write_backup(directory: str, region: str, images: Sequence[Image]) -> None:
+    """One CSV per region: a row per image, properties as a sorted key=value list."""
+    path = os.path.join(directory, f"{region.replace(':', '_')}.csv")
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(BACKUP_FIELDS)
+        for image in sorted(images, key=lambda i: (i.name, i.id)):
+            row = [getattr(image, name) for name in BACKUP_FIELDS[:-2]]
+            row.append(" ".join(image.tags))
+            row.append(";".join(f"{k}={v}" for k, v in sorted(image.properties.items())))
+            writer.writerow(row)
+
+
+def _new_directory(parent: str, prefix: str) -> str:
+    """A fresh directory `prefix-<timestamp>[-N]` under `parent`, never an existing one."""
+    os.makedirs(parent, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        path = os.path.join(parent, f"{prefix}-{stamp}" + (f"-{attempt}" if attempt else ""))
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
+    raise GlanceSyncError(f"cannot create a new directory under {parent}")
+
+
+def _file_name(ref: RegionRef) -> str:
+    return ref.full_name.replace(":", "_")
