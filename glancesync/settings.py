@@ -1,14 +1,67 @@
 """Configuration: the INI file, --config overrides and OS_* variables, as typed settings (§2).
 
-The loader (`load_settings`) is filled in below the dataclasses.
+Precedence for a target section [T], lowest first: [DEFAULT] of the file, `DEFAULT.key=`
+overrides, [T] of the file, bare `key=` overrides (every target), `T.key=` overrides; for
+[master] only, OS_* variables then fill the credential, domain and cacert keys still unset.
+[main] reads [main] and overrides of its own keys only: [DEFAULT] does not apply to it.
+
+Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the same):
+
+- A file must have a [master] section, possibly empty; with no file, [master] is built from
+  OS_* variables and overrides. `section.key=` overrides create the section they name.
+- An empty value means unset: the default applies (for [master], the OS_* fallback). So
+  `key =` in a target section cancels a [DEFAULT] value.
+- A value written on several lines is one value: its lines are joined with spaces, and a
+  backslash ending a line (the ancestor's continuation style) is dropped.
+- `credential` is exactly four comma-separated fields, `user,base64(password),auth_url,project`;
+  a user, URL or project name containing a comma needs the plain keys. The plain `password`
+  is the password itself, not base64.
+- A target uses one credential form: `credential` together with any of user, password,
+  auth_url, project (after [DEFAULT] and overrides) is an error.
+- [master] fallbacks: OS_USERNAME, OS_PASSWORD, OS_AUTH_URL, OS_PROJECT_NAME then
+  OS_TENANT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_CACERT.
+- A bare override of a [main] key (master_region, preferable_order, max_children) sets [main].
+- `T.key=` beats a bare `key=` for target T, whatever their order on the command line (the
+  specific beats the general); among overrides of the same place, the last one wins.
+- In `section.key=value` the section is what comes before the last dot of the name.
+- Section names are case-sensitive (they are target names); keys are not. A target name
+  cannot contain ':' (it would be ambiguous in `T:R`).
+- Checksums in dontupdate, rename and replace (and `any`) are kept lower-case; `master:R`
+  in preferable_order means `R`.
+- Ancestor keys that mean nothing here (use_keystone_v3, images_dir) are ignored with a warning.
+- The loader reads the file and the environment, nothing else: no file it names is opened.
+- Comments go on lines of their own: a blank followed by # or ; in a value is an error (a
+  silently wrong value otherwise), except in password and metadata_condition.
+- No message and no repr shows a password, plain or base64, nor a line of the file.
 """
 
 from __future__ import annotations
 
+import base64
+import configparser
+import difflib
+import logging
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TypeVar
 
-from glancesync.condition import Condition
+from glancesync.condition import Condition, compile_condition
+from glancesync.errors import ConfigError
+
+LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+DEFAULT_CONFIG_FILE = "/etc/glancesync.conf"
+CONFIG_FILE_VARIABLE = "GLANCESYNC_CONFIG"
+NO_CONFIG_FILE = "(no configuration file)"
+MASTER = "master"
+MAIN = "main"
+DEFAULTS = "DEFAULT"
+OVERRIDE = "--config override"
+ENVIRONMENT = "environment"
 
 
 @dataclass(frozen=True)
@@ -48,8 +101,402 @@ class MainSettings:
 class Settings:
     main: MainSettings
     targets: Mapping[str, TargetSettings]
-    source: str = "(no configuration file)"
+    source: str = NO_CONFIG_FILE
 
     @property
     def master(self) -> TargetSettings:
         return self.targets["master"]
+
+
+# --- value parsers: text -> typed value, or ValueError with a message that never quotes a secret
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(_items(text))
+
+
+def _checksums(text: str) -> frozenset[str]:
+    return frozenset(item.lower() for item in _items(text))
+
+
+def _regions(text: str) -> tuple[str, ...]:
+    return tuple(_items(text))
+
+
+def _preferable_order(text: str) -> tuple[str, ...]:
+    return tuple(item.removeprefix(f"{MASTER}:") for item in _items(text))
+
+
+def _boolean(text: str) -> bool:
+    try:
+        return configparser.ConfigParser.BOOLEAN_STATES[text.lower()]
+    except KeyError:
+        raise ValueError(f"{text!r} is not a boolean (use true or false)") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{text!r} must be a number of seconds greater than 0")
+    return seconds
+
+
+def _children(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an integer") from None
+    if count < 1:
+        raise ValueError(f"{text!r} must be an integer of at least 1")
+    return count
+
+
+_CREDENTIAL_KEYS = ("user", "password", "auth_url", "project")
+
+
+def _credential(text: str) -> dict[str, str]:
+    """`user,base64(password),auth_url,project` as the four plain keys."""
+    fields = [part.strip() for part in text.split(",")]
+    if len(fields) != len(_CREDENTIAL_KEYS):
+        raise ValueError(
+            f"has {len(fields)} comma-separated fields instead of 4: "
+            "user,base64(password),auth_url,project"
+        )
+    values = dict(zip(_CREDENTIAL_KEYS, fields, strict=True))
+    empty = [key for key, value in values.items() if not value]
+    if empty:
+        raise ValueError(f"empty field: {', '.join(empty)}")
+    values["password"] = _decode_password(values["password"])
+    return values
+
+
+def _decode_password(text: str) -> str:
+    """The password of a non-empty base64 field (which never decodes to nothing)."""
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError included
+        raise ValueError("the password field is not the base64 of a UTF-8 password") from None
+
+
+_TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
+    "user_domain_name": str,
+    "project_domain_name": str,
+    "forcesyncs": _names,
+    "metadata_condition": compile_condition,
+    "metadata_set": _names,
+    "only_tenant_images": _boolean,
+    "dontupdate": _checksums,
+    "rename": _checksums,
+    "replace": _checksums,
+    "ignore_regions": _regions,
+    "support_obsolete_images": _boolean,
+    "obsolete_syncprops": _names,
+    "api_timeout": _seconds,
+    "cacert": str,
+    "insecure": _boolean,
+}
+_MAIN_OPTIONS: dict[str, Callable[[str], object]] = {
+    "master_region": str,
+    "preferable_order": _preferable_order,
+    "max_children": _children,
+}
+_TARGET_KEYS = frozenset({"credential", *_CREDENTIAL_KEYS, *_TARGET_OPTIONS})
+_MAIN_KEYS = frozenset(_MAIN_OPTIONS)
+_ALIASES = {"tenant": "project", "keystone_url": "auth_url", "list_images_timeout": "api_timeout"}
+_RETIRED = {
+    "use_keystone_v3": "the Keystone API version is discovered from auth_url",
+    "images_dir": "image data is read through the master region's Glance API",
+}
+# [master] keys that OS_* variables supply when the configuration leaves them unset.
+_MASTER_ENVIRONMENT = {
+    "user": ("OS_USERNAME",),
+    "password": ("OS_PASSWORD",),
+    "auth_url": ("OS_AUTH_URL",),
+    "project": ("OS_PROJECT_NAME", "OS_TENANT_NAME"),
+    "user_domain_name": ("OS_USER_DOMAIN_NAME",),
+    "project_domain_name": ("OS_PROJECT_DOMAIN_NAME",),
+    "cacert": ("OS_CACERT",),
+}
+
+
+# --- raw values, with where they were written
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """One value as written, and where: for error messages that name file, section and key."""
+
+    text: str = field(repr=False)  # it may be a password
+    origin: str  # the file, OVERRIDE or ENVIRONMENT
+    section: str | None  # None for a bare override or an environment variable
+    key: str  # as the operator spelled it
+
+    def where(self) -> str:
+        place = self.key if self.section is None else f"[{self.section}] {self.key}"
+        return f"{self.origin}: {place}"
+
+
+_Section = dict[str, _Raw]  # canonical key -> value
+
+# configparser keeps "value  # comment" whole: refuse that rather than use a wrong value, except
+# where a blank before # or ; is legitimate (a condition ignores a comment itself).
+_INLINE_COMMENT = re.compile(r"\s[#;]")
+_MAY_HOLD_COMMENT_SIGNS = frozenset({"password", "metadata_condition"})
+
+
+def _valid_keys(section: str | None) -> frozenset[str]:
+    """The keys a section accepts; None is a bare override."""
+    if section is None:
+        return _MAIN_KEYS | _TARGET_KEYS
+    return _MAIN_KEYS if section == MAIN else _TARGET_KEYS
+
+
+def _canonical(raw: _Raw) -> str | None:
+    """The canonical name of raw's key, None for a retired key; ConfigError if unknown."""
+    valid = _valid_keys(raw.section)
+    key = _ALIASES.get(raw.key, raw.key)
+    if key in valid:
+        return key
+    if raw.key in _RETIRED:
+        LOG.warning("%s: ignored: %s", raw.where(), _RETIRED[raw.key])
+        return None
+    raise ConfigError(f"{raw.where()}: {_unknown_key(raw.key, valid)}")
+
+
+def _unknown_key(key: str, valid: frozenset[str]) -> str:
+    """Why `key` is refused, with the closest valid spelling or the section it belongs in."""
+    if key in _MAIN_KEYS:
+        return "not valid here: it is a [main] key"
+    if key in _TARGET_KEYS or key in _ALIASES:
+        return "not valid in [main]: it is a target key (put it in [DEFAULT] or a target section)"
+    aliases = {alias for alias, canonical in _ALIASES.items() if canonical in valid}
+    close = difflib.get_close_matches(key, sorted(valid | aliases), n=1)
+    return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _section(values: Iterable[_Raw]) -> _Section:
+    """Values of one section of the file by canonical key; two spellings of a key are an error."""
+    section: _Section = {}
+    for raw in values:
+        key = _canonical(raw)
+        if key is None:
+            continue
+        if key in section:
+            raise ConfigError(f"{raw.where()}: same key as {section[key].key}; keep one of them")
+        if key not in _MAY_HOLD_COMMENT_SIGNS and _INLINE_COMMENT.search(raw.text):
+            raise ConfigError(f"{raw.where()}: a comment must be on a line of its own")
+        section[key] = raw
+    return section
+
+
+def _one_line(text: str) -> str:
+    """A value written on several lines, joined (a backslash ending a line is dropped)."""
+    lines = text.split("\n")
+    return " ".join([line.removesuffix("\\") for line in lines[:-1]] + lines[-1:]).strip()
+
+
+# --- sources: the file, the overrides, the environment
+
+# configparser's own [DEFAULT] handling is turned off, by giving it a name no file can use, so
+# that [DEFAULT] does not leak into [main] and each section shows only its own keys.
+_NO_SUCH_SECTION = "\0"
+
+
+def _read_file(path: str) -> dict[str, _Section]:
+    """The sections of the file; [DEFAULT] is read as a section of its own."""
+    parser = configparser.ConfigParser(interpolation=None, default_section=_NO_SUCH_SECTION)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle, source=path)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text") from None
+    except configparser.DuplicateSectionError as error:
+        raise ConfigError(
+            f"{path}: line {error.lineno}: [{error.section}]: duplicate section"
+        ) from None
+    except configparser.DuplicateOptionError as error:
+        raise ConfigError(
+            f"{path}: line {error.lineno}: [{error.section}] {error.option}: duplicate key"
+        ) from None
+    except configparser.MissingSectionHeaderError as error:
+        raise ConfigError(
+            f"{path}: line {error.lineno}: a key outside any section (start with a [section] line)"
+        ) from None
+    except configparser.ParsingError as error:
+        lines = ", ".join(str(lineno) for lineno, _ in error.errors)
+        raise ConfigError(
+            f"{path}: line {lines}: cannot be parsed (expected key = value, [section] or # comment)"
+        ) from None
+    return {
+        name: _section(_Raw(_one_line(text), path, name, key) for key, text in parser.items(name))
+        for name in parser.sections()
+    }
+
+
+def _parse_overrides(overrides: Sequence[str]) -> tuple[dict[str, _Section], _Section]:
+    """`--config` overrides: those of a section (bare [main] keys included), and the bare ones."""
+    sections: dict[str, _Section] = {}
+    every_target: _Section = {}
+    for override in overrides:
+        name, equals, value = override.partition("=")
+        section, dot, key = name.strip().rpartition(".")
+        if not equals:
+            raise ConfigError(f"{OVERRIDE} {override!r}: expected KEY=VALUE or SECTION.KEY=VALUE")
+        if not key.strip() or (dot and not section.strip()):
+            empty = "key" if not key.strip() else "section"
+            raise ConfigError(f"{OVERRIDE} '{name}=...': empty {empty}")
+        raw = _Raw(value.strip(), OVERRIDE, section.strip() if dot else None, key.strip().lower())
+        canonical = _canonical(raw)
+        if canonical is None:
+            continue
+        if raw.section is not None:
+            sections.setdefault(raw.section, {})[canonical] = raw
+        elif canonical in _MAIN_KEYS:
+            sections.setdefault(MAIN, {})[canonical] = raw
+        else:
+            every_target[canonical] = raw
+    return sections, every_target
+
+
+def _merged(*layers: Mapping[str, _Raw]) -> _Section:
+    """The layers' values, later layers winning; an empty value stays unset."""
+    merged: _Section = {}
+    for layer in layers:
+        merged.update(layer)
+    return {key: raw for key, raw in merged.items() if raw.text}
+
+
+def _from_environment(environ: Mapping[str, str], keys: Iterable[str]) -> _Section:
+    """[master] keys from their OS_* variables (the first one set, empty meaning unset)."""
+    found: _Section = {}
+    for key in keys:
+        variable = next((name for name in _MASTER_ENVIRONMENT[key] if environ.get(name)), None)
+        if variable:
+            found[key] = _Raw(environ[variable], ENVIRONMENT, None, variable)
+    return found
+
+
+# --- typed settings
+
+
+def _parse(raw: _Raw, parser: Callable[[str], _T]) -> _T:
+    try:
+        return parser(raw.text)
+    except ValueError as error:  # ConditionError included
+        raise ConfigError(f"{raw.where()}: {error}") from None
+
+
+def _spelled_from(value: _Raw, near: _Raw) -> str:
+    """`value`'s key, with where it comes from when that is not where `near` is."""
+    if value.origin != near.origin:
+        return f"{value.key} from {value.origin}"
+    return value.key if value.section == near.section else f"{value.key} from [{value.section}]"
+
+
+def _credentials(name: str, raw: _Section, origin: str) -> dict[str, str]:
+    """user, password, auth_url and project of a target, from either credential form."""
+    plain = [raw[key] for key in _CREDENTIAL_KEYS if key in raw]
+    if "credential" in raw:
+        credential = raw["credential"]
+        if plain:
+            others = ", ".join(_spelled_from(value, credential) for value in plain)
+            raise ConfigError(
+                f"{credential.where()}: cannot be combined with {others}; "
+                "use either credential or user, password, auth_url and project"
+            )
+        return _parse(credential, _credential)
+    missing = [key for key in _CREDENTIAL_KEYS if key not in raw]
+    if not missing:
+        return {key: raw[key].text for key in _CREDENTIAL_KEYS}
+    if name == MASTER:
+        variables = ", ".join(_MASTER_ENVIRONMENT[key][0] for key in missing)
+        hint = f"write credential or the missing keys in [master], or set {variables}"
+    else:
+        hint = "write credential, or user, password, auth_url and project"
+    raise ConfigError(f"{origin}: [{name}]: missing {', '.join(missing)} ({hint})")
+
+
+def _target(name: str, raw: _Section, environ: Mapping[str, str], origin: str) -> TargetSettings:
+    """Target `name`, written in `origin`, from its merged values (and OS_* for [master])."""
+    if ":" in name:
+        raise ConfigError(f"{origin}: [{name}]: a target name cannot contain ':'")
+    if name == MASTER:
+        keys = [key for key in _MASTER_ENVIRONMENT if key not in raw]
+        if "credential" in raw:
+            keys = [key for key in keys if key not in _CREDENTIAL_KEYS]
+        raw = {**_from_environment(environ, keys), **raw}
+    options = {key: _parse(value, _TARGET_OPTIONS[key]) for key, value in raw.items()
+               if key in _TARGET_OPTIONS}
+    return TargetSettings(name=name, **_credentials(name, raw, origin), **options)
+
+
+def _main(raw: _Section, environ: Mapping[str, str], home: str) -> MainSettings:
+    """[main] from its merged values, master_region falling back to OS_REGION_NAME."""
+    if "master_region" not in raw:
+        raw = {**raw, **_region_from_environment(environ, home)}
+    return MainSettings(**{key: _parse(value, _MAIN_OPTIONS[key]) for key, value in raw.items()})
+
+
+def _region_from_environment(environ: Mapping[str, str], home: str) -> _Section:
+    region = environ.get("OS_REGION_NAME")
+    if not region:
+        raise ConfigError(
+            f"{home}: [main] master_region: not set (set it in [main] or in OS_REGION_NAME)"
+        )
+    return {"master_region": _Raw(region, ENVIRONMENT, None, "OS_REGION_NAME")}
+
+
+def _require_master(sections: Sequence[str], path: str) -> None:
+    """A configuration file must have a [master] section (§2)."""
+    if MASTER in sections:
+        return
+    close = difflib.get_close_matches(MASTER, sections, n=1)
+    if close:
+        hint = f"did you mean [{close[0]}]? Section names are case-sensitive"
+    else:
+        hint = "it may be empty when OS_* variables hold the credentials"
+    raise ConfigError(f"{path}: [master]: missing section ({hint})")
+
+
+def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> str | None:
+    """The file to read (§2): --config-file, $GLANCESYNC_CONFIG, DEFAULT_CONFIG_FILE if it
+    exists; None (no-file mode) otherwise."""
+    if explicit is not None:
+        return explicit
+    if environ.get(CONFIG_FILE_VARIABLE):
+        return environ[CONFIG_FILE_VARIABLE]
+    if os.path.exists(DEFAULT_CONFIG_FILE):
+        return DEFAULT_CONFIG_FILE
+    return None
+
+
+def load_settings(
+    config_file: str | None, overrides: Sequence[str] = (), environ: Mapping[str, str] = os.environ
+) -> Settings:
+    """Settings from the file (None: no-file mode), `--config` overrides and OS_* variables.
+
+    Raises ConfigError, with one message naming the source, section and key, for anything wrong.
+    """
+    written = _read_file(config_file) if config_file is not None else {}
+    overridden, every_target = _parse_overrides(overrides)
+    home = config_file if config_file is not None else ENVIRONMENT
+    sections = list(dict.fromkeys([*written, *overridden]))
+    if config_file is not None:
+        _require_master(sections, config_file)
+    main = _main(_merged(written.get(MAIN, {}), overridden.get(MAIN, {})), environ, home)
+    defaults = [written.get(DEFAULTS, {}), overridden.get(DEFAULTS, {})]
+    targets = {}
+    for name in [MASTER, *(name for name in sections if name not in (MASTER, MAIN, DEFAULTS))]:
+        raw = _merged(*defaults, written.get(name, {}), every_target, overridden.get(name, {}))
+        origin = home if name in written or name not in overridden else OVERRIDE
+        targets[name] = _target(name, raw, environ, origin)
+    return Settings(main, targets, config_file if config_file is not None else NO_CONFIG_FILE)
