@@ -146,7 +146,6 @@ class RegionGlance:
             session=target.session,
             region_name=region,
             interface="public",
-            timeout=target.settings.api_timeout,
         )
         self.http = self.client.http_client
 
