@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from glancesync import __version__
-from glancesync.errors import GlanceSyncError
+from glancesync.errors import EXIT_FAILURE, GlanceSyncError
 from glancesync.runner import Mode, RunOptions, run
 from glancesync.settings import find_config_file, load_settings
 
@@ -86,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         LOG.error("interrupted")
         return 130
+    except Exception as error:  # a bug of ours: one line, the traceback only with -v
+        LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
+        return EXIT_FAILURE
     return report.exit_status
 
 

@@ -128,7 +128,7 @@ class Target:
                 f"{where}: the credentials of user {self.settings.user!r} were refused",
                 exit_status=EXIT_CONFIG,
             ) from None
-        except (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout, ksa_exc.ReadTimeout) as error:
+        except ksa_exc.ConnectionError as error:
             raise AuthError(f"{where}: cannot connect ({type(error).__name__})") from None
         except ksa_exc.ClientException as error:
             raise AuthError(f"{where}: authentication failed: {_short(str(error))}") from None

@@ -144,7 +144,7 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
         LOG.info("%s", line)
 
     outcome = visit_region(job, emit)
-    outcome.lines = lines if job.options.mode is not Mode.SHOW_STATUS else outcome.lines
+    outcome.lines = lines
     return outcome, job.ref
 
 
@@ -176,10 +176,9 @@ def _carry_out(job: RegionJob, plan: RegionPlan, region: RegionGlance,
     if mode is Mode.SHOW_STATUS:
         report = RegionReport(region=plan.region)
         report.statuses.update(item.status.value for item in plan.items)
-        lines = [status_line(item.status.value, plan.region, item.master.name) for item in plan.items]
-        for line in lines:
-            emit(line)
-        return RegionOutcome(report, lines)
+        for item in plan.items:
+            emit(status_line(item.status.value, plan.region, item.master.name))
+        return RegionOutcome(report)
     if mode is Mode.MAKE_BACKUP:
         _write_backup(job.backup_dir, plan.region, regional_images)
         return RegionOutcome(RegionReport(region=plan.region))
