@@ -24,32 +24,77 @@ def build_parser() -> argparse.ArgumentParser:
         "2 usage or configuration error (nothing changed), 3 another run holds the lock.",
     )
     parser.add_argument(
-        "regions", nargs="*", metavar="region",
+        "regions",
+        nargs="*",
+        metavar="region",
         help="R or master:R (master target), T:R (region R of target T), T: (every region of T)",
     )
     modes = parser.add_mutually_exclusive_group()
-    modes.add_argument("--dry-run", action="store_const", dest="mode", const=Mode.DRY_RUN,
-                       help="print what would be done; write nothing")
-    modes.add_argument("--show-status", action="store_const", dest="mode", const=Mode.SHOW_STATUS,
-                       help="print status,region,image CSV lines")
-    modes.add_argument("--show-regions", action="store_const", dest="mode",
-                       const=Mode.SHOW_REGIONS, help="print the regions a run would visit")
-    modes.add_argument("--make-backup", action="store_const", dest="mode", const=Mode.MAKE_BACKUP,
-                       help="write one CSV of image metadata per region into a new directory")
+    modes.add_argument(
+        "--dry-run",
+        action="store_const",
+        dest="mode",
+        const=Mode.DRY_RUN,
+        help="print what would be done; write nothing",
+    )
+    modes.add_argument(
+        "--show-status",
+        action="store_const",
+        dest="mode",
+        const=Mode.SHOW_STATUS,
+        help="print status,region,image CSV lines",
+    )
+    modes.add_argument(
+        "--show-regions",
+        action="store_const",
+        dest="mode",
+        const=Mode.SHOW_REGIONS,
+        help="print the regions a run would visit",
+    )
+    modes.add_argument(
+        "--make-backup",
+        action="store_const",
+        dest="mode",
+        const=Mode.MAKE_BACKUP,
+        help="write one CSV of image metadata per region into a new directory",
+    )
     parser.set_defaults(mode=Mode.SYNC)
-    parser.add_argument("--parallel", action="store_true",
-                        help="visit up to max_children regions at once")
-    parser.add_argument("--config-file", metavar="PATH",
-                        help="configuration file (default: $GLANCESYNC_CONFIG, /etc/glancesync.conf)")
-    parser.add_argument("--config", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                        help="override a setting: section.key=value, or key=value for every target")
-    parser.add_argument("--backup-dir", metavar="DIR", default=".",
-                        help="where --make-backup creates its directory (default: current directory)")
-    parser.add_argument("--run-dir", metavar="DIR", default="runs",
-                        help="where --parallel creates its run directory of per-region logs")
+    parser.add_argument(
+        "--parallel", action="store_true", help="visit up to max_children regions at once"
+    )
+    parser.add_argument(
+        "--config-file",
+        metavar="PATH",
+        help="configuration file (default: $GLANCESYNC_CONFIG, /etc/glancesync.conf)",
+    )
+    parser.add_argument(
+        "--config",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting: section.key=value, or key=value for every target",
+    )
+    parser.add_argument(
+        "--backup-dir",
+        metavar="DIR",
+        default=".",
+        help="where --make-backup creates its directory (default: current directory)",
+    )
+    parser.add_argument(
+        "--run-dir",
+        metavar="DIR",
+        default="runs",
+        help="where --parallel creates its run directory of per-region logs",
+    )
     verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="count", default=0,
-                           help="more detail (-vv for HTTP debugging; secrets stay hidden)")
+    verbosity.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more detail (-vv for HTTP debugging; secrets stay hidden)",
+    )
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("--version", action="version", version=f"glancesync {__version__}")
     return parser

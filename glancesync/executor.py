@@ -79,7 +79,9 @@ class Executor:
         report.seconds = time.monotonic() - started
         return report
 
-    def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
+    def _apply_item(
+        self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]
+    ) -> int:
         """Carry out one item; returns the bytes uploaded."""
         if item.action in _METADATA_ACTIONS:
             self._update_metadata(item.regional, item.change, uploaded_ids)
@@ -96,9 +98,7 @@ class Executor:
         self, regional: Image, change: MetadataChange, uploaded_ids: Mapping[str, str]
     ) -> None:
         properties = {**change.set_properties, **_resolve(change.references, uploaded_ids)}
-        self.region.update_image(
-            regional, change.attributes, properties, change.remove_properties
-        )
+        self.region.update_image(regional, change.attributes, properties, change.remove_properties)
 
     def _keep_old_copy(self, old: Image, taken_names: set[str]) -> None:
         """Rename the replaced image to `<name>.old` (or `.old.N`, never clobbering), private."""
@@ -122,8 +122,9 @@ class Executor:
             return verified
         except (GlanceSyncError, IntegrityError) as error:
             self._discard(new)
-            raise ImageError(f"upload failed: {error}", region=self.region.full_name,
-                             image=master.name) from None
+            raise ImageError(
+                f"upload failed: {error}", region=self.region.full_name, image=master.name
+            ) from None
         except BaseException:
             self._discard(new)
             raise
@@ -145,8 +146,12 @@ class Executor:
         try:
             self.region.delete_image(new.id)
         except GlanceSyncError as error:
-            LOG.error("%s: could not delete the failed upload %s: %s",
-                      self.region.full_name, new.id, error)
+            LOG.error(
+                "%s: could not delete the failed upload %s: %s",
+                self.region.full_name,
+                new.id,
+                error,
+            )
 
 
 def _resolve(references: Mapping[str, str], uploaded_ids: Mapping[str, str]) -> dict[str, str]:

@@ -32,6 +32,7 @@ LIST_PAGE_SIZE = 1000  # Glance's default api_limit_max: fewest pages
 CHUNK_SIZE = 1024 * 1024
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
 
+
 def image_from_record(record: Mapping[str, Any], region: str) -> Image:
     """Turn a Glance v2 image record into the tool's `Image`."""
     properties = {k: v for k, v in record.items() if k not in GLANCE_CORE_FIELDS}
@@ -62,7 +63,7 @@ def patch_operations(
     remove_properties: Sequence[str],
     current: Image,
 ) -> list[dict[str, Any]]:
-    """A JSON patch touching exactly the given keys: add/replace what is set, remove what is removed."""
+    """A JSON patch of exactly the given keys: add or replace what is set, remove the rest."""
     operations: list[dict[str, Any]] = []
     for key, value in attributes.items():
         operations.append({"op": "replace", "path": f"/{key}", "value": value})
@@ -164,7 +165,9 @@ class RegionGlance:
         return image_from_record(body, self.full_name)
 
     def create_image(self, new: NewImage) -> Image:
-        body = self._call("create image", self.http.post, "/v2/images", data=new.body(), image=new.name)[1]
+        body = self._call(
+            "create image", self.http.post, "/v2/images", data=new.body(), image=new.name
+        )[1]
         return image_from_record(body, self.full_name)
 
     def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None:
@@ -173,8 +176,12 @@ class RegionGlance:
         if size is not None:
             headers["x-openstack-image-size"] = str(size)
         self._call(
-            "upload image", self.http.put, f"/v2/images/{image_id}/file",
-            headers=headers, data=data, image=image_id,
+            "upload image",
+            self.http.put,
+            f"/v2/images/{image_id}/file",
+            headers=headers,
+            data=data,
+            image=image_id,
         )
 
     def download(self, image_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -192,12 +199,18 @@ class RegionGlance:
         remove_properties: Sequence[str] = (),
     ) -> Image:
         """Patch exactly the given keys of `current`; every other property stays as it is."""
-        operations = patch_operations(attributes or {}, set_properties or {}, remove_properties, current)
+        operations = patch_operations(
+            attributes or {}, set_properties or {}, remove_properties, current
+        )
         if not operations:
             return current
         body = self._call(
-            "update image", self.http.patch, f"/v2/images/{current.id}",
-            headers={"Content-Type": JSON_PATCH}, data=json.dumps(operations), image=current.name,
+            "update image",
+            self.http.patch,
+            f"/v2/images/{current.id}",
+            headers={"Content-Type": JSON_PATCH},
+            data=json.dumps(operations),
+            image=current.name,
         )[1]
         return image_from_record(body, self.full_name)
 

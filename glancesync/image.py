@@ -12,10 +12,32 @@ COMPARED_ATTRIBUTES = ("visibility", "min_ram", "min_disk", "protected")
 # Glance's own fields: everything else in a Glance record is a user property.
 GLANCE_CORE_FIELDS = frozenset(
     {
-        "id", "name", "owner", "status", "size", "virtual_size", "checksum", "os_hash_algo",
-        "os_hash_value", "visibility", "disk_format", "container_format", "min_ram", "min_disk",
-        "protected", "tags", "created_at", "updated_at", "file", "schema", "self", "direct_url",
-        "locations", "os_hidden", "stores", "os_glance_failed_import",
+        "id",
+        "name",
+        "owner",
+        "status",
+        "size",
+        "virtual_size",
+        "checksum",
+        "os_hash_algo",
+        "os_hash_value",
+        "visibility",
+        "disk_format",
+        "container_format",
+        "min_ram",
+        "min_disk",
+        "protected",
+        "tags",
+        "created_at",
+        "updated_at",
+        "file",
+        "schema",
+        "self",
+        "direct_url",
+        "locations",
+        "os_hidden",
+        "stores",
+        "os_glance_failed_import",
         "os_glance_importing_to_stores",
     }
 )
@@ -51,11 +73,7 @@ class Image:
         """Content equality (§5): md5 checksum, and os_hash_value where both use the same algo."""
         if self.checksum != other.checksum:
             return False
-        if (
-            self.os_hash_value
-            and other.os_hash_value
-            and self.os_hash_algo == other.os_hash_algo
-        ):
+        if self.os_hash_value and other.os_hash_value and self.os_hash_algo == other.os_hash_algo:
             return self.os_hash_value == other.os_hash_value
         return True
 

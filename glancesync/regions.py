@@ -37,7 +37,9 @@ def parse_region_argument(argument: str, settings: Settings) -> tuple[str, str]:
     target = target or MASTER
     if target not in settings.targets:
         known = ", ".join(sorted(settings.targets))
-        raise ConfigError(f"region argument {argument!r}: unknown target {target!r} (targets: {known})")
+        raise ConfigError(
+            f"region argument {argument!r}: unknown target {target!r} (targets: {known})"
+        )
     if not region and ":" not in argument:
         raise ConfigError("an empty region argument")
     return target, region
@@ -51,7 +53,9 @@ def check_region_arguments(arguments: Sequence[str], settings: Settings) -> None
         if key in seen:
             raise ConfigError(f"region {argument!r} is named twice on the command line")
         if key == (MASTER, settings.main.master_region):
-            raise ConfigError(f"region {argument!r} is the master region: it is the source, not a copy")
+            raise ConfigError(
+                f"region {argument!r} is the master region: it is the source, not a copy"
+            )
         seen.add(key)
 
 
@@ -97,7 +101,9 @@ def show_regions_line(settings: Settings, catalogs: Mapping[str, Sequence[str]])
     names = [ref.full_name for ref in default_regions(settings, catalogs)]
     for target in settings.targets:
         if target != MASTER:
-            names.extend(ref.full_name for ref in target_regions(target, settings, catalogs[target]))
+            names.extend(
+                ref.full_name for ref in target_regions(target, settings, catalogs[target])
+            )
     return " ".join(names)
 
 

@@ -72,7 +72,11 @@ class RegionJob:
 def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: TextIO) -> Report:
     """Carry out one invocation; returns the report that owns the exit status."""
     check_region_arguments(arguments, settings)
-    wanted = list(settings.targets) if options.mode is Mode.SHOW_REGIONS else targets_needed(arguments, settings)
+    wanted = (
+        list(settings.targets)
+        if options.mode is Mode.SHOW_REGIONS
+        else targets_needed(arguments, settings)
+    )
     targets = {name: Target(settings.targets[name]) for name in wanted}
     catalogs = {name: target.regions for name, target in targets.items()}
     report = Report(dry_run=options.mode is not Mode.SYNC)
@@ -94,8 +98,12 @@ def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: 
     selected, warnings = select_master_images(listing, master.project_id)
     for warning in warnings:
         LOG.warning("%s: %s", settings.main.master_region, warning)
-    backup_dir = _backup_directory(options, settings, listing) if options.mode is Mode.MAKE_BACKUP else None
-    jobs = [RegionJob(settings, ref, tuple(selected), options, backup_dir) for ref in choice.regions]
+    backup_dir = (
+        _backup_directory(options, settings, listing) if options.mode is Mode.MAKE_BACKUP else None
+    )
+    jobs = [
+        RegionJob(settings, ref, tuple(selected), options, backup_dir) for ref in choice.regions
+    ]
     visit = _visit_in_parallel if options.parallel else _visit_in_turn
     for outcome in visit(jobs, settings.main.max_children, options, out):
         report.add(outcome.report)
@@ -116,8 +124,14 @@ def _visit_in_parallel(jobs: Sequence[RegionJob], children: int, options: RunOpt
     run_dir = _new_directory(options.run_dir, "run")
     LOG.info("per-region logs in %s", run_dir)
     jobs = [
-        RegionJob(job.settings, job.ref, job.master_images, job.options, job.backup_dir,
-                  os.path.join(run_dir, f"{_file_name(job.ref)}.log"))
+        RegionJob(
+            job.settings,
+            job.ref,
+            job.master_images,
+            job.options,
+            job.backup_dir,
+            os.path.join(run_dir, f"{_file_name(job.ref)}.log"),
+        )
         for job in jobs
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
@@ -157,8 +171,11 @@ def visit_region(job: RegionJob, emit: Callable[[str], None]) -> RegionOutcome:
         region = target.region(job.ref.region, full_name)
         regional_images = region.list_images()
         plan = plan_region(
-            job.master_images, regional_images, job.settings.targets[job.ref.target],
-            full_name, target.project_id,
+            job.master_images,
+            regional_images,
+            job.settings.targets[job.ref.target],
+            full_name,
+            target.project_id,
         )
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
@@ -170,8 +187,13 @@ def visit_region(job: RegionJob, emit: Callable[[str], None]) -> RegionOutcome:
         return RegionOutcome(report)
 
 
-def _carry_out(job: RegionJob, plan: RegionPlan, region: RegionGlance,
-               regional_images: list[Image], emit: Callable[[str], None]) -> RegionOutcome:
+def _carry_out(
+    job: RegionJob,
+    plan: RegionPlan,
+    region: RegionGlance,
+    regional_images: list[Image],
+    emit: Callable[[str], None],
+) -> RegionOutcome:
     mode = job.options.mode
     if mode is Mode.SHOW_STATUS:
         report = RegionReport(region=plan.region)
@@ -196,9 +218,22 @@ def status_line(status: str, region: str, image: str) -> str:
 
 
 BACKUP_FIELDS = (
-    "id", "name", "owner", "status", "size", "checksum", "os_hash_algo", "os_hash_value",
-    "visibility", "disk_format", "container_format", "min_ram", "min_disk", "protected",
-    "tags", "properties",
+    "id",
+    "name",
+    "owner",
+    "status",
+    "size",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "visibility",
+    "disk_format",
+    "container_format",
+    "min_ram",
+    "min_disk",
+    "protected",
+    "tags",
+    "properties",
 )
 
 

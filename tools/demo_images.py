@@ -20,9 +20,15 @@ MIB = 1024 * 1024
 
 def sample(name: str, size_mib: int, fmt: str, visibility: str = "public", **properties: str):
     image = NewImage(
-        name=name, visibility=visibility, disk_format=fmt,
+        name=name,
+        visibility=visibility,
+        disk_format=fmt,
         container_format=fmt if fmt in ("aki", "ari", "ami") else "bare",
-        min_ram=0, min_disk=0, protected=False, tags=("demo",), properties=properties,
+        min_ram=0,
+        min_disk=0,
+        protected=False,
+        tags=("demo",),
+        properties=properties,
     )
     return image, size_mib
 
@@ -36,8 +42,11 @@ def main(config_file: str) -> None:
     for new, size in trio:
         created[new.name] = existing.get(new.name) or upload(master, new, size)
     ami = sample(
-        "demo-ami", 3, "ami",
-        kernel_id=created["demo-kernel"].id, ramdisk_id=created["demo-ramdisk"].id,
+        "demo-ami",
+        3,
+        "ami",
+        kernel_id=created["demo-kernel"].id,
+        ramdisk_id=created["demo-ramdisk"].id,
     )
     others = [
         ami,

@@ -11,12 +11,21 @@ CATALOGS = {"master": ("Madrid", "Lisbon", "Paris", "Oslo"), "other": ("Berlin",
 
 def settings(preferable=(), master_ignored=(), other_ignored=()):
     def target(name, ignored):
-        return TargetSettings(name=name, user="u", password="p", auth_url="http://k/v3",
-                              project="p", ignore_regions=tuple(ignored))
+        return TargetSettings(
+            name=name,
+            user="u",
+            password="p",
+            auth_url="http://k/v3",
+            project="p",
+            ignore_regions=tuple(ignored),
+        )
 
     return Settings(
         main=MainSettings(master_region="Madrid", preferable_order=tuple(preferable)),
-        targets={"master": target("master", master_ignored), "other": target("other", other_ignored)},
+        targets={
+            "master": target("master", master_ignored),
+            "other": target("other", other_ignored),
+        },
     )
 
 
@@ -29,7 +38,10 @@ def test_default_regions_are_the_master_targets_except_master_region_sorted_by_n
 
 
 def test_default_regions_leave_out_ignore_regions():
-    assert names(choose_regions([], settings(master_ignored=["Oslo"]), CATALOGS)) == ["Lisbon", "Paris"]
+    assert names(choose_regions([], settings(master_ignored=["Oslo"]), CATALOGS)) == [
+        "Lisbon",
+        "Paris",
+    ]
 
 
 def test_preferable_order_comes_first_in_its_own_order():

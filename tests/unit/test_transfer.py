@@ -12,8 +12,12 @@ DATA = bytes(range(256)) * 4096  # 1 MiB
 
 def master(data=DATA, **changes):
     fields = dict(
-        id="m", name="img", size=len(data), checksum=hashlib.md5(data).hexdigest(),
-        os_hash_algo="sha512", os_hash_value=hashlib.sha512(data).hexdigest(),
+        id="m",
+        name="img",
+        size=len(data),
+        checksum=hashlib.md5(data).hexdigest(),
+        os_hash_algo="sha512",
+        os_hash_value=hashlib.sha512(data).hexdigest(),
     )
     fields.update(changes)
     return Image(**fields)
