@@ -63,7 +63,7 @@ def patch_operations(
     remove_properties: Sequence[str],
     current: Image,
 ) -> list[dict[str, Any]]:
-    """A JSON patch of exactly the given keys: add or replace what is set, remove the rest."""
+    """A JSON patch of exactly the given keys: add or replace what is set, remove what is named."""
     operations: list[dict[str, Any]] = []
     for key, value in attributes.items():
         operations.append({"op": "replace", "path": f"/{key}", "value": value})
