@@ -1,0 +1,1 @@
+"""A local OpenStack cloud (Keystone + Glance from PyPI, under gunicorn) for glancesync's tests."""
