@@ -25,6 +25,7 @@ Emit = Callable[[str], None]
 
 _METADATA_ACTIONS = (Action.UPDATE_METADATA, Action.OBSOLETE)
 _UPLOAD_ACTIONS = (Action.UPLOAD, Action.REPLACE, Action.RENAME)
+_DISCARD_PAUSES = (0.0, 0.5, 1.0, 2.0)  # seconds before each attempt to delete a failed upload
 _VERBS = {
     Action.UPDATE_METADATA: ("update metadata of", "updated metadata of"),
     Action.OBSOLETE: ("mark obsolete", "marked obsolete"),
@@ -88,10 +89,19 @@ class Executor:
             return 0
         new = self._upload(item.master, item.upload, uploaded_ids)
         uploaded_ids[item.master.name] = new.id
-        if item.action is Action.REPLACE:
-            self.region.delete_image(item.regional.id)
-        elif item.action is Action.RENAME:
-            self._keep_old_copy(item.regional, taken_names)
+        try:
+            if item.action is Action.REPLACE:
+                self.region.delete_image(item.regional.id)
+            elif item.action is Action.RENAME:
+                self._keep_old_copy(item.regional, taken_names)
+        except GlanceSyncError as error:  # named by UUID only: name the image, say what is left
+            undone = "deleted" if item.action is Action.REPLACE else "renamed"
+            raise ImageError(
+                f"the new copy {new.id} is in place, but the old one {item.regional.id} "
+                f"could not be {undone}: {error.message}",
+                region=self.region.full_name,
+                image=item.master.name,
+            ) from None
         return new.size or 0
 
     def _update_metadata(
@@ -142,16 +152,22 @@ class Executor:
         return uploaded
 
     def _discard(self, new: Image) -> None:
-        """Delete a failed upload; a second failure is logged, the first one is what counts."""
-        try:
-            self.region.delete_image(new.id)
-        except GlanceSyncError as error:
-            LOG.error(
-                "%s: could not delete the failed upload %s: %s",
-                self.region.full_name,
-                new.id,
-                error,
-            )
+        """Delete a failed upload. Glance may still be busy with the broken-off upload request
+        and fail the delete, so it is tried again after short pauses; a last failure is logged,
+        the upload's own failure is what counts."""
+        for pause in _DISCARD_PAUSES:
+            time.sleep(pause)
+            try:
+                self.region.delete_image(new.id)
+                return
+            except GlanceSyncError as error:
+                failure = error
+        LOG.error(
+            "%s: could not delete the failed upload %s: %s",
+            self.region.full_name,
+            new.id,
+            failure,
+        )
 
 
 def _resolve(references: Mapping[str, str], uploaded_ids: Mapping[str, str]) -> dict[str, str]:

@@ -135,6 +135,19 @@ class Target:
             raise AuthError(f"{where}: authentication failed: {_short(str(error))}") from None
 
 
+class Targets:
+    """One `Target` (one Keystone session) per target name, made on first use."""
+
+    def __init__(self, settings: Mapping[str, TargetSettings]):
+        self._settings = settings
+        self._made: dict[str, Target] = {}
+
+    def __getitem__(self, name: str) -> Target:
+        if name not in self._made:
+            self._made[name] = Target(self._settings[name])
+        return self._made[name]
+
+
 class RegionGlance:
     """Glance v2 of one region of a target, speaking in `Image` records."""
 
@@ -150,10 +163,10 @@ class RegionGlance:
         )
         self.http = self.client.http_client
 
-    def list_images(self) -> list[Image]:
+    def list_images(self, page_size: int = LIST_PAGE_SIZE) -> list[Image]:
         """Every image the target's project can see, following pagination."""
         images: list[Image] = []
-        url: str | None = f"/v2/images?limit={LIST_PAGE_SIZE}"
+        url: str | None = f"/v2/images?limit={page_size}"
         while url:
             body = self._call("list images", self.http.get, url)[1]
             images.extend(image_from_record(record, self.full_name) for record in body["images"])

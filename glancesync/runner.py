@@ -9,14 +9,14 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import TextIO
 
 from glancesync.errors import ConfigError, GlanceSyncError
 from glancesync.executor import Executor
-from glancesync.glance import RegionGlance, Target
+from glancesync.glance import RegionGlance, Targets
 from glancesync.image import Image
 from glancesync.planner import RegionPlan, plan_region, select_master_images
 from glancesync.regions import (
@@ -77,8 +77,8 @@ def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: 
         if options.mode is Mode.SHOW_REGIONS
         else targets_needed(arguments, settings)
     )
-    targets = {name: Target(settings.targets[name]) for name in wanted}
-    catalogs = {name: target.regions for name, target in targets.items()}
+    targets = Targets(settings.targets)
+    catalogs = {name: targets[name].regions for name in wanted}
     report = Report(dry_run=options.mode is not Mode.SYNC)
     if options.mode is Mode.SHOW_REGIONS:
         print(show_regions_line(settings, catalogs), file=out)
@@ -105,7 +105,7 @@ def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: 
         RegionJob(settings, ref, tuple(selected), options, backup_dir) for ref in choice.regions
     ]
     visit = _visit_in_parallel if options.parallel else _visit_in_turn
-    for outcome in visit(jobs, settings.main.max_children, options, out):
+    for outcome in visit(jobs, targets, options, out):
         report.add(outcome.report)
     if options.mode in (Mode.SYNC, Mode.DRY_RUN):
         for line in report.summary():
@@ -113,29 +113,26 @@ def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: 
     return report
 
 
-def _visit_in_turn(jobs: Sequence[RegionJob], _children: int, _options: RunOptions, out: TextIO):
+def _visit_in_turn(jobs: Sequence[RegionJob], targets: Targets, _options: RunOptions, out: TextIO):
+    """One region after the other, sharing one Keystone session per target."""
     for job in jobs:
-        outcome = visit_region(job, emit=lambda line: print(line, file=out, flush=True))
-        yield outcome
+        yield visit_region(job, targets, emit=lambda line: print(line, file=out, flush=True))
 
 
-def _visit_in_parallel(jobs: Sequence[RegionJob], children: int, options: RunOptions, out: TextIO):
-    """Up to `children` regions at once; a line per region as it ends, output in region order."""
+def _visit_in_parallel(
+    jobs: Sequence[RegionJob], _targets: Targets, options: RunOptions, out: TextIO
+):
+    """Up to max_children regions at once; a line per region as it ends, output in region order."""
+    if not jobs:
+        return
     run_dir = _new_directory(options.run_dir, "run")
     LOG.info("per-region logs in %s", run_dir)
     jobs = [
-        RegionJob(
-            job.settings,
-            job.ref,
-            job.master_images,
-            job.options,
-            job.backup_dir,
-            os.path.join(run_dir, f"{_file_name(job.ref)}.log"),
-        )
-        for job in jobs
+        replace(job, log_file=os.path.join(run_dir, f"{_file_name(job.ref)}.log")) for job in jobs
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
-    with multiprocessing.Pool(processes=max(1, min(children, len(jobs) or 1))) as pool:
+    children = max(1, min(jobs[0].settings.main.max_children, len(jobs)))
+    with multiprocessing.Pool(processes=children) as pool:
         for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
             outcomes[ref] = outcome
             LOG.info("%s", outcome.report.summary_line(options.mode is not Mode.SYNC))
@@ -157,17 +154,17 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
         lines.append(line)
         LOG.info("%s", line)
 
-    outcome = visit_region(job, emit)
+    outcome = visit_region(job, Targets(job.settings.targets), emit)
     outcome.lines = lines
     return outcome, job.ref
 
 
-def visit_region(job: RegionJob, emit: Callable[[str], None]) -> RegionOutcome:
+def visit_region(job: RegionJob, targets: Targets, emit: Callable[[str], None]) -> RegionOutcome:
     """List, plan, and report or apply one region; any failure stays inside the region."""
     started = time.monotonic()
     full_name = job.ref.full_name
     try:
-        target = Target(job.settings.targets[job.ref.target])
+        target = targets[job.ref.target]
         region = target.region(job.ref.region, full_name)
         regional_images = region.list_images()
         plan = plan_region(
@@ -179,7 +176,8 @@ def visit_region(job: RegionJob, emit: Callable[[str], None]) -> RegionOutcome:
         )
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
-        return _carry_out(job, plan, region, regional_images, emit)
+        master = targets[MASTER].region(job.settings.main.master_region)
+        return _carry_out(job, plan, master, region, regional_images, emit)
     except GlanceSyncError as error:
         LOG.error("%s", error)
         report = RegionReport(region=full_name, failure=str(error))
@@ -190,6 +188,7 @@ def visit_region(job: RegionJob, emit: Callable[[str], None]) -> RegionOutcome:
 def _carry_out(
     job: RegionJob,
     plan: RegionPlan,
+    master: RegionGlance,
     region: RegionGlance,
     regional_images: list[Image],
     emit: Callable[[str], None],
@@ -204,8 +203,6 @@ def _carry_out(
     if mode is Mode.MAKE_BACKUP:
         _write_backup(job.backup_dir, plan.region, regional_images)
         return RegionOutcome(RegionReport(region=plan.region))
-    master_target = Target(job.settings.targets[MASTER])
-    master = master_target.region(job.settings.main.master_region)
     executor = Executor(master, region, dry_run=mode is Mode.DRY_RUN, emit=emit)
     return RegionOutcome(executor.apply(plan, regional_images))
 
