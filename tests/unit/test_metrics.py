@@ -1,0 +1,52 @@
+"""The Prometheus textfile written by --metrics-file."""
+
+from collections import Counter
+
+from glancesync.metrics import render_metrics, write_metrics
+from glancesync.report import RegionReport, Report
+
+
+def sample_report():
+    report = Report()
+    report.add(RegionReport("Lisbon", Counter(ok=3, pending_upload=1), 1, 2048, None, 1.5))
+    report.add(RegionReport('other:"Rome"', Counter(ok=1), 0, 0, "cannot reach Glance", 0.25))
+    return report
+
+
+def samples(text):
+    """name{labels} -> value, skipping comments."""
+    pairs = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    return {name: float(value) for name, value in pairs}
+
+
+def test_metrics_count_images_per_region_and_status():
+    values = samples(render_metrics(sample_report(), finished_at=1000.0))
+    assert values['glancesync_images{region="Lisbon",status="ok"}'] == 3
+    assert values['glancesync_images{region="Lisbon",status="pending_upload"}'] == 1
+
+
+def test_metrics_give_bytes_failures_and_last_run():
+    values = samples(render_metrics(sample_report(), finished_at=1000.0))
+    assert values['glancesync_uploaded_bytes{region="Lisbon"}'] == 2048
+    assert values['glancesync_region_failed{region="other:\\"Rome\\""}'] == 1
+    assert values["glancesync_failures"] == 1
+    assert values["glancesync_last_run_success"] == 0
+    assert values["glancesync_last_run_timestamp_seconds"] == 1000
+
+
+def test_every_metric_has_help_and_type():
+    text = render_metrics(sample_report())
+    names = {
+        line.split("{")[0].split(" ")[0] for line in text.splitlines() if not line.startswith("#")
+    }
+    for name in names:
+        assert f"# TYPE {name} gauge" in text
+        assert f"# HELP {name} " in text
+
+
+def test_metrics_file_is_replaced_whole(tmp_path):
+    path = tmp_path / "glancesync.prom"
+    path.write_text("old content\n")
+    write_metrics(str(path), sample_report())
+    assert "old content" not in path.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["glancesync.prom"]
