@@ -1,0 +1,201 @@
+"""Arranging and inspecting the local cloud for the integration tests of glancesync.
+
+Everything here reaches Keystone and Glance directly (keystoneauth1, glanceclient; the Glance
+databases and file stores where the API cannot do or show something), never through
+glancesync, so that a test judges glancesync by what the cloud really holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from glanceclient import Client
+from keystoneauth1.session import Session
+
+from glancesync.runner import Mode, RunOptions, run
+from glancesync.settings import Settings, load_settings
+
+KiB = 1024
+CONTAINER_FORMATS = {"aki": "aki", "ari": "ari", "ami": "ami"}
+# Every table of a Glance database that holds an image's state, deleted rows included.
+IMAGE_TABLES = ("images", "image_properties", "image_tags", "image_locations", "image_members")
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def payload(name: str, size: int) -> bytes:
+    """Deterministic bytes of `size` for `name`: equal names give equal content."""
+    seed = hashlib.sha512(name.encode()).digest()
+    return (seed * (size // len(seed) + 1))[:size]
+
+
+class Cloud:
+    """Admin access to every region of the local cloud: one session per target."""
+
+    def __init__(self, local_cloud: Any) -> None:
+        self.local_cloud = local_cloud
+        self.session = cache(self._session)
+        self.client = cache(self._client)
+
+    def _session(self, target: str) -> Session:
+        return self.local_cloud.session(self.local_cloud.target(target)["admin"]["name"])
+
+    def _client(self, region: str) -> Client:
+        return Client(
+            "2",
+            session=self.session(self.target_of(region)),
+            region_name=region,
+            interface="public",
+        )
+
+    def target_of(self, region: str) -> str:
+        return next(
+            name
+            for name, target in self.local_cloud["targets"].items()
+            if region in target["regions"]
+        )
+
+    def region_info(self, region: str) -> dict[str, Any]:
+        """The region's entry of cloud.json (url, db, store)."""
+        return self.local_cloud.target(self.target_of(region))["regions"][region]
+
+    @property
+    def regions(self) -> list[str]:
+        return [
+            region
+            for target in self.local_cloud["targets"].values()
+            for region in target["regions"]
+        ]
+
+    def project_id(self, target: str = "master") -> str:
+        return self.session(target).get_project_id()
+
+    def get(self, region: str, path: str) -> Any:
+        """GET `path` of the region's Glance API, as parsed JSON."""
+        endpoint = {"service_type": "image", "region_name": region, "interface": "public"}
+        return self.session(self.target_of(region)).get(path, endpoint_filter=endpoint).json()
+
+    def put(
+        self,
+        region: str,
+        name: str,
+        data: bytes | None = None,
+        *,
+        disk_format: str = "raw",
+        visibility: str = "public",
+        **properties: Any,
+    ) -> dict[str, Any]:
+        """Create an image (uploading `data` unless None) and return its raw record."""
+        glance = self.client(region)
+        image = glance.images.create(
+            name=name,
+            disk_format=disk_format,
+            visibility=visibility,
+            container_format=CONTAINER_FORMATS.get(disk_format, "bare"),
+            **properties,
+        )
+        if data is not None:
+            glance.images.upload(image.id, io.BytesIO(data), image_size=len(data))
+        return self.record(region, image.id)
+
+    def record(self, region: str, image_id: str) -> dict[str, Any]:
+        """The image as Glance's API shows it, every field included."""
+        return self.get(region, f"/v2/images/{image_id}")
+
+    def records(self, region: str) -> list[dict[str, Any]]:
+        """Every image of the region as raw records, by id, following pagination."""
+        found: list[dict[str, Any]] = []
+        path: str | None = "/v2/images?limit=100"
+        while path:
+            page = self.get(region, path)
+            found += page["images"]
+            path = page.get("next")
+        return sorted(found, key=lambda record: record["id"])
+
+    def names(self, region: str) -> list[str]:
+        return sorted(record["name"] for record in self.records(region))
+
+    def named(self, region: str, name: str) -> list[dict[str, Any]]:
+        return [record for record in self.records(region) if record["name"] == name]
+
+    def only(self, region: str, name: str) -> dict[str, Any]:
+        """The one image named `name` in the region (fails if there are none or several)."""
+        [record] = self.named(region, name)
+        return record
+
+    def data(self, region: str, image_id: str) -> bytes:
+        return b"".join(self.client(region).images.data(image_id))
+
+    def store_file(self, region: str, image_id: str) -> Path:
+        """Where the region's file store keeps the image's bytes."""
+        return Path(self.region_info(region)["store"]) / image_id
+
+    def database_rows(self, region: str) -> dict[str, list[tuple]]:
+        """Every row of the region's image tables, soft-deleted ones included."""
+        uri = f"file:{self.region_info(region)['db']}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as db:
+            return {
+                table: sorted(db.execute(f"SELECT * FROM {table}"), key=repr)
+                for table in IMAGE_TABLES
+            }
+
+    def clone_rows(self, region: str, image_id: str, count: int) -> list[str]:
+        """`count` copies (new ids, numbered names) of an image's row, written straight into the
+        region's Glance database: Glance creates only ~30 images/s through its API here."""
+        with closing(sqlite3.connect(self.region_info(region)["db"], timeout=30)) as db, db:
+            cursor = db.execute("SELECT * FROM images WHERE id = ?", (image_id,))
+            columns = [column[0] for column in cursor.description]
+            template = dict(zip(columns, cursor.fetchone()))
+            ids = [str(uuid.uuid4()) for _ in range(count)]
+            rows = [
+                tuple(
+                    {**template, "id": new, "name": f"{template['name']}-{number}"}[column]
+                    for column in columns
+                )
+                for number, new in enumerate(ids)
+            ]
+            marks = ", ".join("?" * len(columns))
+            db.executemany(f"INSERT INTO images ({', '.join(columns)}) VALUES ({marks})", rows)
+        return ids
+
+
+def settings(local_cloud: Any, *overrides: str) -> Settings:
+    """The local cloud's glancesync.conf with `--config` overrides, no OS_* variables."""
+    return load_settings(str(local_cloud.conf), overrides, environ={})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A glancesync run: its exit status and the lines it printed."""
+
+    exit_status: int
+    lines: list[str]
+
+    def of(self, region: str) -> list[str]:
+        return [line for line in self.lines if line.startswith(f"{region}: ")]
+
+
+def sync(
+    local_cloud: Any,
+    regions: Sequence[str],
+    *overrides: str,
+    mode: Mode = Mode.SYNC,
+    parallel: bool = False,
+    run_dir: Path | None = None,
+) -> Outcome:
+    """Run glancesync in-process on `regions`, as the CLI does."""
+    out = io.StringIO()
+    options = RunOptions(mode=mode, parallel=parallel, run_dir=str(run_dir or "runs"))
+    report = run(settings(local_cloud, *overrides), options, regions, out)
+    return Outcome(report.exit_status, out.getvalue().splitlines())
