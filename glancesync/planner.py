@@ -403,13 +403,21 @@ def _obsolete_items(
         if retired in synchronised_names:
             warnings.append(f"{master.name} ignored: the master also synchronises {retired}")
             continue
-        items += [
-            _obsolete_item(master, regional, target)
+        concerned = [
+            regional
             for regional in regional_images
             if regional.name in (retired, master.name)
             and _owned_by(regional, project_id)
             and master.same_content(regional)
         ]
+        if any(regional.name == master.name for regional in concerned):
+            for regional in concerned:
+                if regional.name == retired:
+                    warnings.append(
+                        f"{retired} ({regional.id}) not renamed: {master.name} is already there"
+                    )
+            concerned = [regional for regional in concerned if regional.name == master.name]
+        items += [_obsolete_item(master, regional, target) for regional in concerned]
     return items
 
 

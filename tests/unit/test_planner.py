@@ -708,6 +708,13 @@ OBSOLETE_CASES = [
         id="X_obsolete already in line: ok",
     ),
     pytest.param(
+        [OBSOLETE],
+        [regional("X"), regional("X_obsolete", checksum="sum-X", visibility="private")],
+        {},
+        [("r-X_obsolete", "ok", "none")],
+        id="X_obsolete already there: X is not renamed onto it",
+    ),
+    pytest.param(
         [OBSOLETE, master("X", visibility="private")],
         [regional("X")],
         {},
