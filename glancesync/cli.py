@@ -5,19 +5,37 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import NoReturn
 
 from glancesync import __version__
-from glancesync.errors import EXIT_FAILURE, GlanceSyncError
+from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, GlanceSyncError, Interrupted
+from glancesync.lock import default_lock_file, run_lock
+from glancesync.regions import check_region_arguments
 from glancesync.runner import Mode, RunOptions, run
-from glancesync.settings import find_config_file, load_settings
+from glancesync.settings import Settings, find_config_file, load_settings
 
 LOG = logging.getLogger("glancesync")
 
+# Modes that may write (to Glance, or a backup of a state that a sync may be changing) take the
+# run lock; --dry-run, --show-status and --show-regions only read and run alongside anything.
+LOCKING_MODES = frozenset({Mode.SYNC, Mode.MAKE_BACKUP})
+INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="glancesync",
         description="Synchronise the Glance images of the master region to other regions.",
         epilog="Exit status: 0 done, 1 a region or image failed or needs the operator, "
@@ -120,28 +138,73 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         root.setLevel(logging.DEBUG)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.verbose, args.quiet)
+@contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM raise Interrupted (in the main thread only).
+
+    The children of --parallel are forked with this handler. In a child, the first signal
+    raises SystemExit(128 + signum) instead, which unwinds the upload in flight (the executor
+    deletes it) and ends the child without multiprocessing's traceback; later signals (the
+    parent's pool sends SIGTERM when it stops) are ignored so that this cleanup completes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    parent = os.getpid()
+
+    def interrupt(signum: int, _frame: object) -> NoReturn:
+        if os.getpid() == parent:
+            raise Interrupted(signum)
+        for other in INTERRUPTING_SIGNALS:
+            signal.signal(other, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in INTERRUPTING_SIGNALS}
     try:
-        config_file = find_config_file(args.config_file, os.environ)
-        settings = load_settings(config_file, args.config, os.environ)
-        options = RunOptions(
-            mode=args.mode,
-            parallel=args.parallel,
-            backup_dir=args.backup_dir,
-            run_dir=args.run_dir,
-        )
-        report = run(settings, options, args.regions, sys.stdout)
-    except GlanceSyncError as error:
-        LOG.error("%s", error)
-        return error.exit_status
-    except KeyboardInterrupt:
-        LOG.error("interrupted")
-        return 130
-    except Exception as error:  # a bug of ours: one line, the traceback only with -v
-        LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
-        return EXIT_FAILURE
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def lock_for(settings: Settings, mode: Mode) -> AbstractContextManager[None]:
+    """The run lock for a mode that may write; nothing for the read-only modes."""
+    if mode not in LOCKING_MODES:
+        return nullcontext()
+    return run_lock(settings.main.lock_file or default_lock_file())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # a usage error (2), or --help and --version (0)
+        return int(exit_.code or 0)
+    configure_logging(args.verbose, args.quiet)
+    with signals_interrupt():
+        try:
+            config_file = find_config_file(args.config_file, os.environ)
+            settings = load_settings(config_file, args.config, os.environ)
+            check_region_arguments(args.regions, settings)
+            options = RunOptions(
+                mode=args.mode,
+                parallel=args.parallel,
+                backup_dir=args.backup_dir,
+                run_dir=args.run_dir,
+            )
+            with lock_for(settings, args.mode):
+                report = run(settings, options, args.regions, sys.stdout)
+        except GlanceSyncError as error:
+            LOG.error("%s", error)
+            return error.exit_status
+        except KeyboardInterrupt as interruption:
+            signum = getattr(interruption, "signum", signal.SIGINT)
+            LOG.error(
+                "interrupted by %s: the work in flight was abandoned; run again to finish it",
+                signal.Signals(signum).name,
+            )
+            return 128 + signum
+        except Exception as error:  # a bug of ours: one line, the traceback only with -v
+            LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
+            return EXIT_FAILURE
     return report.exit_status
 
 

@@ -59,3 +59,14 @@ class LockHeld(GlanceSyncError):
     """Another run holds the lock."""
 
     exit_status = EXIT_LOCKED
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: work in flight is abandoned (and cleaned where it can be).
+
+    A KeyboardInterrupt, not an Exception, so that no `except Exception` swallows it; the run
+    exits with 128 + the signal number (130, 143)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

@@ -1,41 +1,70 @@
 """The facade: the only module that talks to Keystone and Glance.
 
-One keystoneauth1 session per target, regions from its catalog, and per region a thin
-wrapper over python-glanceclient's v2 HTTP client that speaks in the tool's `Image` records.
-It decides nothing: listing, reading, creating, uploading, patching and deleting, with
-Keystone and Glance failures turned into the tool's typed errors.
+One keystoneauth1 session per target, regions from its catalog, and per region a keystoneauth1
+adapter for the Images API v2 that speaks in the tool's `Image` records. It decides nothing:
+listing, reading, creating, uploading, patching and deleting, with Keystone and Glance failures
+turned into the tool's typed errors.
+
+Idempotent calls (list, get, download's request, patch, delete, and Keystone's token and
+catalog) are tried again after a transient failure — no connection, no answer within
+`api_timeout`, a cut connection, HTTP 429, 500, 502, 503 or 504 — with exponential backoff and
+jitter, at most `api_retries` times per call and `api_retry_budget` times in all per target and
+process. Create and upload are never repeated: a second create would make a second image.
+keystoneauth1's own retries do not fit: no jitter, no budget, and `Retry-After` obeyed unbounded.
+The adapter is keystoneauth1's own, not python-glanceclient's HTTP client, which turns 429 and
+504 answers into exceptions without their status code and drops their headers.
+
+An image is created with the property `UPLOAD_MARKER`, removed once Glance holds all its bytes:
+an image that still has it is the leftover of an interrupted upload of ours (`leftovers`).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import os
+import random
+import re
+import socket
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-import glanceclient
-from glanceclient import exc as glance_exc
+import requests
+from keystoneauth1 import adapter as ksa_adapter
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ksa_session
 from keystoneauth1.identity import v3
+from urllib3.exceptions import InsecureRequestWarning
 
-from glancesync.errors import EXIT_CONFIG, AuthError, RegionError
+from glancesync import __version__
+from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
 from glancesync.image import GLANCE_CORE_FIELDS, Image, NewImage
 from glancesync.settings import TargetSettings
 
 LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 IMAGE_SERVICE = "image"
 LIST_PAGE_SIZE = 1000  # Glance's default api_limit_max: fewest pages
 CHUNK_SIZE = 1024 * 1024
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
+UPLOAD_MARKER = "glancesync_upload"
+RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included
 
 
 def image_from_record(record: Mapping[str, Any], region: str) -> Image:
-    """Turn a Glance v2 image record into the tool's `Image`."""
-    properties = {k: v for k, v in record.items() if k not in GLANCE_CORE_FIELDS}
+    """Turn a Glance v2 image record into the tool's `Image`.
+
+    A property whose value is null (Glance allows it for schema properties such as kernel_id)
+    counts as absent: Glance's patch `add` sets such a key as well as a missing one."""
+    properties = {k: v for k, v in record.items() if k not in GLANCE_CORE_FIELDS and v is not None}
     return Image(
         id=record["id"],
         name=record.get("name") or "",
@@ -76,6 +105,167 @@ def patch_operations(
     return operations
 
 
+def upload_mark() -> str:
+    """The value of UPLOAD_MARKER: when, where and by which process the upload began."""
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"started {started} by glancesync on {socket.gethostname()} pid {os.getpid()}"
+
+
+# --- failures and retries
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one attempt failed, for the operator (never a secret), and whether to try again."""
+
+    cause: str
+    transient: bool = False
+    retry_after: float | None = None
+    status: int | None = None  # of an HTTP answer
+
+    @property
+    def refused(self) -> bool:
+        """The server said no for good (4xx): credentials or request wrong, not the network."""
+        return self.status is not None and 400 <= self.status < 500 and not self.transient
+
+
+class CallFailed(Exception):
+    """An attempt failed; the caller turns it into the tool's error."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(failure.cause)
+        self.failure = failure
+
+
+def response_failure(response: requests.Response) -> Failure:
+    """An HTTP error answer as a Failure: status, reason and the server's message."""
+    status = response.status_code
+    return Failure(
+        f"HTTP {status} {response.reason or ''}".rstrip() + _detail(response),
+        transient=status in RETRIABLE_STATUS,
+        retry_after=_retry_after(response.headers.get("Retry-After")),
+        status=status,
+    )
+
+
+def exception_failure(error: ksa_exc.ClientException, timeout: float) -> Failure:
+    """A keystoneauth exception (no answer, TLS, Keystone's refusal) as a Failure."""
+    if isinstance(error, ksa_exc.HttpError):  # from Keystone, while authenticating
+        status = error.http_status or 0
+        return Failure(
+            f"Keystone answered HTTP {status} {_short(error.message, 200)}",
+            transient=status in RETRIABLE_STATUS,
+            retry_after=float(error.retry_after) if error.retry_after else None,
+            status=status,
+        )
+    if isinstance(error, ksa_exc.SSLError):
+        return Failure(f"TLS failure ({_tls_cause(str(error))})")
+    if isinstance(error, ksa_exc.ConnectionError):
+        return Failure(_connection_cause(str(error), timeout), transient=True)
+    if isinstance(error, ksa_exc.EndpointNotFound):
+        return Failure("no public image endpoint for this region in the catalog")
+    return Failure(f"{type(error).__name__}: {_short(str(error))}")
+
+
+_CONNECTION_CAUSES = (
+    ("refused", "connection refused"),
+    ("timed out", "no answer within api_timeout ({timeout:g} s)"),
+    ("name or service not known", "host name not found"),
+    ("no route to host", "no route to host"),
+    ("reset by peer", "connection reset"),
+    ("aborted", "connection closed before the answer"),
+    ("remotedisconnected", "connection closed before the answer"),
+)
+
+
+def _connection_cause(text: str, timeout: float) -> str:
+    """A short cause for a connection failure, with the server's scheme, host and port."""
+    lowered = text.lower()
+    cause = next(
+        (words for needle, words in _CONNECTION_CAUSES if needle in lowered), "connection failed"
+    )
+    server = re.search(r"\bhttps?://[^/\s:]+(?::\d+)?", text)
+    return cause.format(timeout=timeout) + (f" ({server.group()})" if server else "")
+
+
+def _tls_cause(text: str) -> str:
+    if "certificate verify failed" in text.lower():
+        return "certificate verify failed: set cacert, or insecure = true for a test cloud"
+    return _short(text, 200)
+
+
+def _detail(response: requests.Response) -> str:
+    """The server's message in an error answer (JSON or HTML), short and plain."""
+    try:
+        body = response.json()
+        messages = [value.get("message") for value in body.values() if isinstance(value, dict)]
+        text = " ".join(str(m) for m in messages if m) or json.dumps(body)
+    except ValueError:
+        text = re.sub(r"<[^>]*>", " ", response.text or "")
+    text = _short(html.unescape(text), 200)
+    return f": {text}" if text else ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds of a Retry-After header in its seconds form (an HTTP date is not honoured)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+class Retrier:
+    """Repeats idempotent attempts after transient failures: exponential backoff with jitter,
+    at most `api_retries` per call and `api_retry_budget` in all (for one target and process)."""
+
+    def __init__(self, settings: TargetSettings):
+        self.retries = settings.api_retries
+        self.delay = settings.api_retry_delay
+        self.left = settings.api_retry_budget
+        self.target = settings.name
+        self.told_spent = False
+
+    def call(self, what: str, attempt: Callable[[], _T], idempotent: bool = True) -> _T:
+        """attempt() until it returns; raises the last CallFailed when retrying is over."""
+        count = 0
+        while True:
+            try:
+                return attempt()
+            except CallFailed as failed:
+                count += 1
+                pause = self._pause(failed.failure, count) if idempotent else None
+                if pause is None:
+                    raise
+                LOG.warning(
+                    "%s: %s; retry %d of %d in %.1f s",
+                    what,
+                    failed.failure.cause,
+                    count,
+                    self.retries,
+                    pause,
+                )
+                time.sleep(pause)
+
+    def _pause(self, failure: Failure, count: int) -> float | None:
+        """Seconds to wait before retry number `count`, or None: give up."""
+        if not failure.transient or count > self.retries:
+            return None
+        if self.left == 0:
+            if not self.told_spent:
+                LOG.warning("target %s: retry budget spent: no more retries", self.target)
+                self.told_spent = True
+            return None
+        self.left -= 1
+        backoff = min(MAX_PAUSE, self.delay * 2 ** (count - 1))
+        pause = backoff / 2 + random.uniform(0, backoff / 2)
+        if failure.retry_after is not None:
+            pause = max(pause, min(failure.retry_after, MAX_PAUSE))
+        return pause
+
+
+# --- targets and regions
+
+
 class Target:
     """A Keystone with its credentials: one session, the catalog's image regions."""
 
@@ -89,8 +279,17 @@ class Target:
             user_domain_name=settings.user_domain_name,
             project_domain_name=settings.project_domain_name,
         )
+        if settings.insecure:  # warned about once when the settings were read
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
         verify: bool | str = False if settings.insecure else (settings.cacert or True)
-        self.session = ksa_session.Session(auth=auth, verify=verify, timeout=settings.api_timeout)
+        self.session = ksa_session.Session(
+            auth=auth,
+            verify=verify,
+            timeout=settings.api_timeout,
+            app_name="glancesync",
+            app_version=__version__,
+        )
+        self.retrier = Retrier(settings)
 
     @property
     def name(self) -> str:
@@ -98,14 +297,14 @@ class Target:
 
     @cached_property
     def project_id(self) -> str:
-        with self._keystone_errors():
-            return self.session.get_project_id()
+        return self._keystone("authenticate", lambda: self.session.get_project_id())
 
     @cached_property
     def regions(self) -> tuple[str, ...]:
         """Regions with a public image endpoint in this target's catalog, in catalog order."""
-        with self._keystone_errors():
-            access = self.session.auth.get_access(self.session)
+        access = self._keystone(
+            "read the catalog", lambda: self.session.auth.get_access(self.session)
+        )
         endpoints = access.service_catalog.get_endpoints_data(
             service_type=IMAGE_SERVICE, interface="public"
         )
@@ -118,21 +317,29 @@ class Target:
     def region(self, name: str, full_name: str | None = None) -> RegionGlance:
         return RegionGlance(self, name, full_name or name)
 
-    @contextmanager
-    def _keystone_errors(self) -> Iterator[None]:
-        """Turn keystoneauth failures into AuthError naming the target (never its password)."""
+    def _keystone(self, what: str, call: Callable[[], _T]) -> _T:
+        """A Keystone call, retried; failures as AuthError naming the target (never a secret):
+        exit status 2 when Keystone refuses, 1 when it cannot be reached or fails."""
         where = f"target {self.name} (Keystone {self.settings.auth_url})"
+
+        def attempt() -> _T:
+            try:
+                return call()
+            except ksa_exc.ClientException as error:
+                raise CallFailed(exception_failure(error, self.settings.api_timeout)) from None
+
         try:
-            yield
-        except ksa_exc.Unauthorized:
-            raise AuthError(
-                f"{where}: the credentials of user {self.settings.user!r} were refused",
-                exit_status=EXIT_CONFIG,
-            ) from None
-        except ksa_exc.ConnectionError as error:
-            raise AuthError(f"{where}: cannot connect ({type(error).__name__})") from None
-        except ksa_exc.ClientException as error:
-            raise AuthError(f"{where}: authentication failed: {_short(str(error))}") from None
+            return self.retrier.call(f"{where}: {what}", attempt)
+        except CallFailed as failed:
+            failure = failed.failure
+            if failure.status == 401:
+                message = f"the credentials of user {self.settings.user!r} were refused"
+            elif failure.transient:
+                message = f"cannot connect: {failure.cause}"
+            else:
+                message = f"authentication failed: {failure.cause}"
+            status = EXIT_CONFIG if failure.refused else EXIT_FAILURE
+            raise AuthError(f"{where}: {message}", exit_status=status) from None
 
 
 class Targets:
@@ -155,54 +362,67 @@ class RegionGlance:
         self.target = target
         self.region = region
         self.full_name = full_name
-        self.client = glanceclient.Client(
-            "2",
-            session=target.session,
-            region_name=region,
-            interface="public",
+        self.adapter = ksa_adapter.Adapter(
+            target.session, service_type=IMAGE_SERVICE, interface="public", region_name=region
         )
-        self.http = self.client.http_client
 
     def list_images(self, page_size: int = LIST_PAGE_SIZE) -> list[Image]:
         """Every image the target's project can see, following pagination."""
         images: list[Image] = []
         url: str | None = f"/v2/images?limit={page_size}"
         while url:
-            body = self._call("list images", self.http.get, url)[1]
-            images.extend(image_from_record(record, self.full_name) for record in body["images"])
+            body = self._json("list images", "GET", url)
+            records = body.get("images")
+            if not isinstance(records, list):
+                raise RegionError(
+                    "list images failed: no image list in the answer", region=self.full_name
+                )
+            images.extend(image_from_record(record, self.full_name) for record in records)
             url = body.get("next")
         return images
 
+    def leftovers(self, images: Sequence[Image]) -> list[Image]:
+        """The images among `images` left by an interrupted upload of this project's: they still
+        bear UPLOAD_MARKER (queued, saving, or active but never verified). Safe to delete."""
+        project = self.target.project_id
+        return [i for i in images if UPLOAD_MARKER in i.properties and i.owner == project]
+
     def get_image(self, image_id: str) -> Image:
-        body = self._call("get image", self.http.get, f"/v2/images/{image_id}", image=image_id)[1]
+        body = self._json("get image", "GET", f"/v2/images/{image_id}", image=image_id)
         return image_from_record(body, self.full_name)
 
     def create_image(self, new: NewImage) -> Image:
-        body = self._call(
-            "create image", self.http.post, "/v2/images", data=new.body(), image=new.name
-        )[1]
-        return image_from_record(body, self.full_name)
+        """Create the record, marked with UPLOAD_MARKER until `upload` completes. Not retried."""
+        body = {**new.body(), UPLOAD_MARKER: upload_mark()}
+        record = self._json(
+            "create image", "POST", "/v2/images", image=new.name, json=body, idempotent=False
+        )
+        return image_from_record(record, self.full_name)
 
     def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None:
-        """Stream `data` (read in chunks) as the image's bytes, telling Glance the size."""
+        """Stream `data` (read in chunks, sent chunked) as the image's bytes, telling Glance the
+        size; then remove UPLOAD_MARKER. The upload itself is not retried. An exception raised
+        by `data.read` breaks the request off before its end: Glance never activates the image."""
         headers = {"Content-Type": "application/octet-stream"}
         if size is not None:
             headers["x-openstack-image-size"] = str(size)
-        self._call(
+        self._request(
             "upload image",
-            self.http.put,
+            "PUT",
             f"/v2/images/{image_id}/file",
-            headers=headers,
-            data=data,
             image=image_id,
+            headers=headers,
+            data=_chunks_of(data),
+            idempotent=False,
         )
+        self._unmark(image_id)
 
     def download(self, image_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        """The image's bytes as a stream of chunks."""
-        response = self._call(
-            "download image", self.http.get, f"/v2/images/{image_id}/file", image=image_id
-        )[0]
-        return response.iter_content(chunk_size=chunk_size)
+        """The image's bytes as a stream of chunks; a broken stream raises RegionError."""
+        response = self._request(
+            "download image", "GET", f"/v2/images/{image_id}/file", image=image_id, stream=True
+        )
+        return self._stream(response, image_id, chunk_size)
 
     def update_image(
         self,
@@ -217,32 +437,100 @@ class RegionGlance:
         )
         if not operations:
             return current
-        body = self._call(
-            "update image",
-            self.http.patch,
-            f"/v2/images/{current.id}",
-            headers={"Content-Type": JSON_PATCH},
-            data=json.dumps(operations),
-            image=current.name,
-        )[1]
-        return image_from_record(body, self.full_name)
+        record = self._patch("update image", current.id, operations, image=current.name)
+        return image_from_record(record, self.full_name)
 
     def delete_image(self, image_id: str) -> None:
-        self._call("delete image", self.http.delete, f"/v2/images/{image_id}", image=image_id)
+        self._request("delete image", "DELETE", f"/v2/images/{image_id}", image=image_id)
 
-    def _call(self, what: str, method, url: str, *, image: str | None = None, **kwargs):
-        """Run one HTTP call, turning Glance and Keystone failures into RegionError."""
+    def _unmark(self, image_id: str) -> None:
+        """Remove UPLOAD_MARKER. A retried removal whose first answer was lost fails (the
+        property is gone): what counts is that it is gone."""
         try:
-            return method(url, **kwargs)
-        except glance_exc.HTTPException as error:
-            message = f"{what} failed: HTTP {error.code} {_short(error.details)}"
-        except (glance_exc.CommunicationError, glance_exc.InvalidEndpoint) as error:
-            message = f"{what} failed: cannot reach Glance ({_short(str(error))})"
-        except ksa_exc.EndpointNotFound:
-            message = f"{what} failed: no image endpoint for this region in the catalog"
-        except ksa_exc.ClientException as error:  # timeouts, re-authentication failures
-            message = f"{what} failed: {type(error).__name__} {_short(str(error))}"
-        raise RegionError(message, region=self.full_name, image=image)
+            self._patch("unmark upload", image_id, [{"op": "remove", "path": f"/{UPLOAD_MARKER}"}])
+        except RegionError:
+            if UPLOAD_MARKER in self.get_image(image_id).properties:
+                raise
+
+    def _patch(
+        self, what: str, image_id: str, operations: list[dict[str, Any]], image: str | None = None
+    ) -> dict[str, Any]:
+        """A JSON patch; repeating one after a lost answer sets the same values again."""
+        return self._json(
+            what,
+            "PATCH",
+            f"/v2/images/{image_id}",
+            image=image or image_id,
+            headers={"Content-Type": JSON_PATCH},
+            data=json.dumps(operations),
+        )
+
+    def _json(
+        self, what: str, method: str, url: str, *, image: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A call whose answer is a JSON object."""
+        response = self._request(what, method, url, image=image, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise RegionError(
+                f"{what} failed: the answer is not a JSON object",
+                region=self.full_name,
+                image=image,
+            )
+        return body
+
+    def _request(
+        self,
+        what: str,
+        method: str,
+        url: str,
+        *,
+        image: str | None = None,
+        idempotent: bool = True,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One HTTP call (retried if idempotent); failures as RegionError with their cause."""
+        timeout = self.target.settings.api_timeout
+
+        def attempt() -> requests.Response:
+            try:
+                response = self.adapter.request(url, method, raise_exc=False, **kwargs)
+            except ksa_exc.ClientException as error:
+                raise CallFailed(exception_failure(error, timeout)) from None
+            if response.status_code >= 400:
+                failure = response_failure(response)
+                response.close()
+                raise CallFailed(failure)
+            return response
+
+        try:
+            return self.target.retrier.call(f"region {self.full_name}: {what}", attempt, idempotent)
+        except CallFailed as failed:
+            raise RegionError(
+                f"{what} failed: {failed.failure.cause}", region=self.full_name, image=image
+            ) from None
+
+    def _stream(
+        self, response: requests.Response, image_id: str, chunk_size: int
+    ) -> Iterator[bytes]:
+        try:
+            yield from response.iter_content(chunk_size=chunk_size)
+        except requests.RequestException as error:
+            cause = _connection_cause(str(error), self.target.settings.api_timeout)
+            raise RegionError(
+                f"download image failed: {cause}", region=self.full_name, image=image_id
+            ) from None
+        finally:
+            response.close()
+
+
+def _chunks_of(data: IO[bytes]) -> Iterator[bytes]:
+    """A readable object as a generator of chunks: requests sends it chunked, as it is read."""
+    while chunk := data.read(CHUNK_SIZE):
+        yield chunk
 
 
 def _short(text: str | None, limit: int = 300) -> str:

@@ -33,6 +33,8 @@ Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the sa
 - Comments go on lines of their own: a blank followed by # or ; in a value is an error (a
   silently wrong value otherwise), except in password and metadata_condition.
 - No message and no repr shows a password, plain or base64, nor a line of the file.
+- Warnings, not errors: a file that holds a password (password or credential in any section)
+  and that group or others may read; every target with insecure = true.
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ class TargetSettings:
     support_obsolete_images: bool = True
     obsolete_syncprops: frozenset[str] = frozenset()
     api_timeout: float = 30.0
+    api_retries: int = 3
+    api_retry_delay: float = 1.0
+    api_retry_budget: int = 30
     cacert: str | None = None
     insecure: bool = False
 
@@ -95,6 +100,9 @@ class MainSettings:
     master_region: str
     preferable_order: tuple[str, ...] = ()
     max_children: int = 1
+    lock_file: str | None = None  # None: glancesync.lock.default_lock_file()
+    cache_dir: str | None = None  # None: $TMPDIR, else /var/tmp (glancesync.cache.run_cache)
+    cache_max_size: int | None = None  # bytes; None: as much as the free space allows; 0: off
 
 
 @dataclass(frozen=True)
@@ -148,17 +156,40 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def _children(text: str) -> int:
+def _integer(text: str, minimum: int) -> int:
     try:
         count = int(text)
     except ValueError:
         raise ValueError(f"{text!r} is not an integer") from None
-    if count < 1:
-        raise ValueError(f"{text!r} must be an integer of at least 1")
+    if count < minimum:
+        raise ValueError(f"{text!r} must be an integer of at least {minimum}")
     return count
 
 
+def _children(text: str) -> int:
+    return _integer(text, 1)
+
+
 _CREDENTIAL_KEYS = ("user", "password", "auth_url", "project")
+
+
+def _count(text: str) -> int:
+    return _integer(text, 0)
+
+
+def _path(text: str) -> str:
+    return os.path.expanduser(text)
+
+
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def _size(text: str) -> int:
+    """Bytes, written as a number with an optional binary unit: 500M, 20G, 1.5T, 0."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", text.strip().lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a size (a number of bytes, or with K, M, G or T)")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
 
 
 def _credential(text: str) -> dict[str, str]:
@@ -199,6 +230,9 @@ _TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
     "support_obsolete_images": _boolean,
     "obsolete_syncprops": _names,
     "api_timeout": _seconds,
+    "api_retries": _count,
+    "api_retry_delay": _seconds,
+    "api_retry_budget": _count,
     "cacert": str,
     "insecure": _boolean,
 }
@@ -206,6 +240,9 @@ _MAIN_OPTIONS: dict[str, Callable[[str], object]] = {
     "master_region": str,
     "preferable_order": _preferable_order,
     "max_children": _children,
+    "lock_file": _path,
+    "cache_dir": _path,
+    "cache_max_size": _size,
 }
 _TARGET_KEYS = frozenset({"credential", *_CREDENTIAL_KEYS, *_TARGET_OPTIONS})
 _MAIN_KEYS = frozenset(_MAIN_OPTIONS)
@@ -467,6 +504,31 @@ def _require_master(sections: Sequence[str], path: str) -> None:
     raise ConfigError(f"{path}: [master]: missing section ({hint})")
 
 
+def _warn_if_exposed(path: str, written: Mapping[str, _Section]) -> None:
+    """Warn when the file holds a password and group or others may read it."""
+    if not any("password" in raw or "credential" in raw for raw in written.values()):
+        return
+    mode = os.stat(path).st_mode
+    readers = " and ".join(who for who, bit in (("group", 0o040), ("others", 0o004)) if mode & bit)
+    if readers:
+        LOG.warning(
+            "%s: holds a password and is readable by %s (mode %04o): chmod 600 it",
+            path,
+            readers,
+            mode & 0o7777,
+        )
+
+
+def _warn_if_insecure(targets: Mapping[str, TargetSettings]) -> None:
+    for target in targets.values():
+        if target.insecure:
+            LOG.warning(
+                "[%s] insecure = true: TLS certificates of its Keystone and Glance servers are "
+                "not verified",
+                target.name,
+            )
+
+
 def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> str | None:
     """The file to read (§2): --config-file, $GLANCESYNC_CONFIG, DEFAULT_CONFIG_FILE if it
     exists; None (no-file mode) otherwise."""
@@ -499,4 +561,7 @@ def load_settings(
         raw = _merged(*defaults, written.get(name, {}), every_target, overridden.get(name, {}))
         origin = home if name in written or name not in overridden else OVERRIDE
         targets[name] = _target(name, raw, environ, origin)
+    if config_file is not None:
+        _warn_if_exposed(config_file, written)
+    _warn_if_insecure(targets)
     return Settings(main, targets, config_file if config_file is not None else NO_CONFIG_FILE)

@@ -598,4 +598,5 @@ def test_the_sample_shows_every_key():
         "project_domain_name", "forcesyncs", "metadata_condition", "metadata_set",
         "only_tenant_images", "dontupdate", "rename", "replace", "ignore_regions",
         "support_obsolete_images", "obsolete_syncprops", "api_timeout", "cacert", "insecure",
+        "lock_file", "api_retries", "api_retry_delay", "api_retry_budget",
     }
