@@ -11,7 +11,15 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["glancesync", "glancesync.*"]),
     install_requires=requirements,
-    extras_require={"test": ["pytest>=7", "behave>=1.2.6", "ruff"]},
+    extras_require={
+        "test": [
+            "pytest>=7",
+            "behave>=1.2.6",
+            "ruff",
+            "python-glanceclient>=4.0",
+            "python-keystoneclient>=5.0",
+        ]
+    },
     entry_points={
         "console_scripts": [
             "glancesync = glancesync.cli:main",
