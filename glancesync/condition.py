@@ -39,8 +39,17 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 32
 
 IMAGE_ATTRIBUTES = frozenset(
-    {"id", "name", "owner", "size", "region", "is_public", "visibility", "checksum",
-     "user_properties"}
+    {
+        "id",
+        "name",
+        "owner",
+        "size",
+        "region",
+        "is_public",
+        "visibility",
+        "checksum",
+        "user_properties",
+    }
 )
 
 # The methods a condition may call, by the exact type of the value they are called on.
@@ -114,8 +123,13 @@ class Condition:
         try:
             return bool(_value(self._tree.body, image, metadata_set))
         except (LookupError, TypeError) as error:
-            LOG.debug("metadata_condition %r is false for image %s: %s %s",
-                      self.text, image.name, type(error).__name__, error)
+            LOG.debug(
+                "metadata_condition %r is false for image %s: %s %s",
+                self.text,
+                image.name,
+                type(error).__name__,
+                error,
+            )
             return False
 
 
@@ -183,8 +197,9 @@ def _checked_children(node: ast.AST) -> list[ast.expr]:
             return []
         case ast.Attribute(attr=attr):
             raise ConditionError(f"attribute '{attr}' is not allowed")
-        case ast.Call(func=ast.Attribute(value=receiver, attr=method), args=args, keywords=kws) \
-                if method in SAFE_METHODS:
+        case ast.Call(func=ast.Attribute(value=receiver, attr=method), args=args, keywords=kws) if (
+            method in SAFE_METHODS
+        ):
             if kws:
                 raise ConditionError(
                     f"keyword arguments (in the call of '{method}') are not allowed"

@@ -11,13 +11,15 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 
+from glancesync.cache import MasterCache, master_stream
 from glancesync.errors import GlanceSyncError, ImageError
 from glancesync.glance import RegionGlance
 from glancesync.image import Image
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
 from glancesync.report import RegionReport, human_size
-from glancesync.transfer import IntegrityError, VerifyingStream
+from glancesync.transfer import CHUNK_SIZE, IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
 
@@ -25,7 +27,6 @@ Emit = Callable[[str], None]
 
 _METADATA_ACTIONS = (Action.UPDATE_METADATA, Action.OBSOLETE)
 _UPLOAD_ACTIONS = (Action.UPLOAD, Action.REPLACE, Action.RENAME)
-_DISCARD_PAUSES = (0.0, 0.5, 1.0, 2.0)  # seconds before each attempt to delete a failed upload
 _VERBS = {
     Action.UPDATE_METADATA: ("update metadata of", "updated metadata of"),
     Action.OBSOLETE: ("mark obsolete", "marked obsolete"),
@@ -54,21 +55,33 @@ def describe(item: PlanItem, dry_run: bool) -> str:
 
 
 class Executor:
-    """Applies one region's plan; `dry_run` only reports, it writes nothing."""
+    """Applies one region's plan; `dry_run` only reports, it writes nothing. The master's bytes
+    come through the run's `cache` when there is one."""
 
-    def __init__(self, master: RegionGlance, region: RegionGlance, dry_run: bool, emit: Emit):
+    def __init__(
+        self,
+        master: RegionGlance,
+        region: RegionGlance,
+        dry_run: bool,
+        emit: Emit,
+        cache: MasterCache | None = None,
+    ):
         self.master = master
         self.region = region
         self.dry_run = dry_run
         self.emit = emit
+        self.cache = cache
 
-    def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
+    def apply(
+        self, plan: RegionPlan, regional_images: Iterable[Image], leftovers: Iterable[Image] = ()
+    ) -> RegionReport:
         report = RegionReport(region=plan.region)
         report.statuses.update(item.status.value for item in plan.items)
         started = time.monotonic()
         uploaded_ids: dict[str, str] = {}
         taken_names = {image.name for image in regional_images}
         try:
+            self._remove_leftovers(plan.region, leftovers)
             for item in execution_order(plan):
                 if not self.dry_run:
                     report.bytes_uploaded += self._apply_item(item, uploaded_ids, taken_names)
@@ -79,6 +92,21 @@ class Executor:
             self.emit(f"{plan.region}: FAILED {error}")
         report.seconds = time.monotonic() - started
         return report
+
+    def _remove_leftovers(self, region: str, leftovers: Iterable[Image]) -> None:
+        """Delete what interrupted uploads of ours left (they bear the upload marker)."""
+        for image in leftovers:
+            if not self.dry_run:
+                try:
+                    self.region.delete_image(image.id)
+                except GlanceSyncError as error:
+                    LOG.warning("%s: could not delete leftover %s: %s", region, image.id, error)
+                    continue
+            verb = "would delete" if self.dry_run else "deleted"
+            self.emit(
+                f"{region}: {verb} leftover {image.name} ({image.id}, {image.status})"
+                " of an interrupted upload"
+            )
 
     def _apply_item(
         self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]
@@ -123,14 +151,15 @@ class Executor:
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
         """Create, stream the master's bytes into, and verify the regional copy of `master`."""
         new = self.region.create_image(_new_image(spec, uploaded_ids))
+        fetch = partial(self.master.download, master.id, CHUNK_SIZE)
         try:
-            stream = VerifyingStream(self.master.download(master.id), master)
-            self.region.upload(new.id, stream, master.size)
+            with master_stream(self.cache, master, fetch) as stream:
+                self.region.upload(new.id, stream, master.size)
             verified = self._verified(new.id, master)
             if spec.protected:  # only now: a protected image could not be discarded
                 verified = self.region.update_image(verified, {"protected": True})
             return verified
-        except (GlanceSyncError, IntegrityError) as error:
+        except (GlanceSyncError, TransferError) as error:
             self._discard(new)
             raise ImageError(
                 f"upload failed: {error}", region=self.region.full_name, image=master.name
@@ -152,22 +181,18 @@ class Executor:
         return uploaded
 
     def _discard(self, new: Image) -> None:
-        """Delete a failed upload. Glance may still be busy with the broken-off upload request
-        and fail the delete, so it is tried again after short pauses; a last failure is logged,
-        the upload's own failure is what counts."""
-        for pause in _DISCARD_PAUSES:
-            time.sleep(pause)
-            try:
-                self.region.delete_image(new.id)
-                return
-            except GlanceSyncError as error:
-                failure = error
-        LOG.error(
-            "%s: could not delete the failed upload %s: %s",
-            self.region.full_name,
-            new.id,
-            failure,
-        )
+        """Delete a failed upload. Glance may still be busy with the broken-off upload request;
+        the facade retries the delete then. A last failure is logged: the upload's own failure
+        is what counts, and the marked leftover is deleted by the next run."""
+        try:
+            self.region.delete_image(new.id)
+        except GlanceSyncError as error:
+            LOG.error(
+                "%s: could not delete the failed upload %s: %s",
+                self.region.full_name,
+                new.id,
+                error,
+            )
 
 
 def _resolve(references: Mapping[str, str], uploaded_ids: Mapping[str, str]) -> dict[str, str]:

@@ -9,11 +9,13 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import TextIO
 
+from glancesync.cache import MasterCache, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
 from glancesync.executor import Executor
 from glancesync.glance import RegionGlance, Targets
@@ -67,6 +69,7 @@ class RegionJob:
     options: RunOptions
     backup_dir: str | None = None
     log_file: str | None = None
+    cache: MasterCache | None = None  # the run's cache of master bytes (sync only)
 
 
 def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: TextIO) -> Report:
@@ -105,12 +108,26 @@ def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: 
         RegionJob(settings, ref, tuple(selected), options, backup_dir) for ref in choice.regions
     ]
     visit = _visit_in_parallel if options.parallel else _visit_in_turn
-    for outcome in visit(jobs, targets, options, out):
-        report.add(outcome.report)
+    with _cache_for(jobs, settings) as cache:
+        jobs = [replace(job, cache=cache) for job in jobs]
+        for outcome in visit(jobs, targets, options, out):
+            report.add(outcome.report)
     if options.mode in (Mode.SYNC, Mode.DRY_RUN):
         for line in report.summary():
             LOG.info("%s", line)
     return report
+
+
+def _cache_for(
+    jobs: Sequence[RegionJob], settings: Settings
+) -> AbstractContextManager[MasterCache | None]:
+    """The run's cache of master bytes: for a sync of several regions (one region reads each
+    image once anyway); else none. A region waits for another that reads the master (with
+    its own timeouts and retries) up to ten of the longest api_timeout."""
+    syncs = len(jobs) > 1 and jobs[0].options.mode is Mode.SYNC
+    main = settings.main
+    stall_timeout = 10 * max(target.api_timeout for target in settings.targets.values())
+    return run_cache(main.cache_dir, main.cache_max_size if syncs else 0, stall_timeout)
 
 
 def _visit_in_turn(jobs: Sequence[RegionJob], targets: Targets, _options: RunOptions, out: TextIO):
@@ -167,9 +184,11 @@ def visit_region(job: RegionJob, targets: Targets, emit: Callable[[str], None]) 
         target = targets[job.ref.target]
         region = target.region(job.ref.region, full_name)
         regional_images = region.list_images()
+        leftovers = region.leftovers(regional_images)
+        leftover_ids = {image.id for image in leftovers}
         plan = plan_region(
             job.master_images,
-            regional_images,
+            [image for image in regional_images if image.id not in leftover_ids],
             job.settings.targets[job.ref.target],
             full_name,
             target.project_id,
@@ -177,7 +196,7 @@ def visit_region(job: RegionJob, targets: Targets, emit: Callable[[str], None]) 
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
         master = targets[MASTER].region(job.settings.main.master_region)
-        return _carry_out(job, plan, master, region, regional_images, emit)
+        return _carry_out(job, plan, master, region, regional_images, leftovers, emit)
     except GlanceSyncError as error:
         LOG.error("%s", error)
         report = RegionReport(region=full_name, failure=str(error))
@@ -191,6 +210,7 @@ def _carry_out(
     master: RegionGlance,
     region: RegionGlance,
     regional_images: list[Image],
+    leftovers: list[Image],
     emit: Callable[[str], None],
 ) -> RegionOutcome:
     mode = job.options.mode
@@ -203,15 +223,15 @@ def _carry_out(
     if mode is Mode.MAKE_BACKUP:
         _write_backup(job.backup_dir, plan.region, regional_images)
         return RegionOutcome(RegionReport(region=plan.region))
-    executor = Executor(master, region, dry_run=mode is Mode.DRY_RUN, emit=emit)
-    return RegionOutcome(executor.apply(plan, regional_images))
+    executor = Executor(master, region, dry_run=mode is Mode.DRY_RUN, emit=emit, cache=job.cache)
+    return RegionOutcome(executor.apply(plan, regional_images, leftovers))
 
 
 def status_line(status: str, region: str, image: str) -> str:
     """One `--show-status` CSV line (§7), quoted where a name needs it."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow([status, region, image])
-    return buffer.getvalue()
+    csv.writer(buffer, lineterminator="\n").writerow([status, region, image])
+    return buffer.getvalue().removesuffix("\n")
 
 
 BACKUP_FIELDS = (

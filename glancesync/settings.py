@@ -471,8 +471,11 @@ def _target(name: str, raw: _Section, environ: Mapping[str, str], origin: str) -
         if "credential" in raw:
             keys = [key for key in keys if key not in _CREDENTIAL_KEYS]
         raw = {**_from_environment(environ, keys), **raw}
-    options = {key: _parse(value, _TARGET_OPTIONS[key]) for key, value in raw.items()
-               if key in _TARGET_OPTIONS}
+    options = {
+        key: _parse(value, _TARGET_OPTIONS[key])
+        for key, value in raw.items()
+        if key in _TARGET_OPTIONS
+    }
     return TargetSettings(name=name, **_credentials(name, raw, origin), **options)
 
 

@@ -433,10 +433,6 @@ def test_a_run_killed_during_an_upload_leaves_only_a_recognisable_leftover(
     assert f"pid {run.pid}" in leftover[UPLOAD_MARKER]
 
 
-@pytest.mark.xfail(
-    reason="runner: delete RegionGlance.leftovers() before planning (issue 6, not wired yet)",
-    strict=True,
-)
 def test_the_next_run_cleans_up_the_leftover_and_converges(cloud, tmp_path, capsys):
     image = put_master(cloud, size=64 * KiB)
     region = Target(settings(cloud.local_cloud).targets["master"]).region("Lisbon")
@@ -539,11 +535,6 @@ def test_names_with_commas_and_quotes_are_quoted_in_show_status(cloud, tmp_path,
     assert rows == [["pending_upload", "Lisbon", name] for name in names]
 
 
-@pytest.mark.xfail(
-    reason="runner.status_line: csv.writer(lineterminator='') leaves a newline unquoted; "
-    "use lineterminator='\\n' and strip it (issue 6)",
-    strict=True,
-)
 def test_a_name_with_a_newline_is_quoted_in_show_status(cloud, tmp_path, capsys):
     put_master(cloud, "two\nlines")
     assert show_status_rows(cloud, tmp_path, capsys) == [["pending_upload", "Lisbon", "two\nlines"]]

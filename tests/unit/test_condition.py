@@ -21,16 +21,34 @@ from glancesync.condition import (
 from glancesync.image import Image
 
 UBUNTU = Image(
-    id="i1", name="base_ubuntu", owner="p1", size=2048, checksum="c1", visibility="public",
-    properties={"type": "baseimage", "nid": "42"}, region="Madrid",
+    id="i1",
+    name="base_ubuntu",
+    owner="p1",
+    size=2048,
+    checksum="c1",
+    visibility="public",
+    properties={"type": "baseimage", "nid": "42"},
+    region="Madrid",
 )
 CENTOS = Image(
-    id="i2", name="base_centos", owner="p1", size=500, checksum="c2", visibility="private",
-    properties={"type": "baseimage"}, region="Burgos",
+    id="i2",
+    name="base_centos",
+    owner="p1",
+    size=500,
+    checksum="c2",
+    visibility="private",
+    properties={"type": "baseimage"},
+    region="Burgos",
 )
 CUSTOM = Image(
-    id="i3", name="Custom", owner=None, size=None, checksum="c3", visibility="private",
-    properties={"sla": "gold"}, region="Burgos",
+    id="i3",
+    name="Custom",
+    owner=None,
+    size=None,
+    checksum="c3",
+    visibility="private",
+    properties={"sla": "gold"},
+    region="Burgos",
 )
 SAMPLE_IMAGES = (UBUNTU, CENTOS, CUSTOM)
 METADATA_SET = frozenset({"nid", "sla"})
@@ -47,23 +65,28 @@ def selected(text: str) -> set[str]:
 ANCESTOR_EXAMPLES = [
     pytest.param(
         "image.is_public and image.user_properties.get('type') == 'baseimage'",
-        {"base_ubuntu"}, id="public-baseimage-via-get",
+        {"base_ubuntu"},
+        id="public-baseimage-via-get",
     ),
     pytest.param(
         "'nid' in image.user_properties and image.user_properties['type'] == 'baseimage'",
-        {"base_ubuntu"}, id="nid-and-type-via-subscript",
+        {"base_ubuntu"},
+        id="nid-and-type-via-subscript",
     ),
     pytest.param(
         "image.name.startswith('base_') and not image.is_public",
-        {"base_centos"}, id="private-base-by-name",
+        {"base_centos"},
+        id="private-base-by-name",
     ),
     pytest.param(
         "metadata_set.intersection(image.user_properties)",
-        {"base_ubuntu", "Custom"}, id="shares-a-metadata_set-property",
+        {"base_ubuntu", "Custom"},
+        id="shares-a-metadata_set-property",
     ),
     pytest.param(
         "image.region == 'Madrid' or image.size > 1000",
-        {"base_ubuntu"}, id="region-or-size",
+        {"base_ubuntu"},
+        id="region-or-size",
     ),
 ]
 
@@ -74,45 +97,71 @@ CONSTRUCTS = [
     pytest.param("image.size > 1000", {"base_ubuntu"}, id="attribute-size-and-int-literal"),
     pytest.param("image.region == 'Madrid'", {"base_ubuntu"}, id="attribute-region"),
     pytest.param("image.is_public", {"base_ubuntu"}, id="attribute-is_public"),
-    pytest.param("image.visibility != 'public'", {"base_centos", "Custom"},
-                 id="attribute-visibility-and-not-equal"),
+    pytest.param(
+        "image.visibility != 'public'",
+        {"base_centos", "Custom"},
+        id="attribute-visibility-and-not-equal",
+    ),
     pytest.param("image.checksum == 'c2'", {"base_centos"}, id="attribute-checksum"),
-    pytest.param("image.user_properties == {'sla': 'gold'}", {"Custom"},
-                 id="attribute-user_properties-and-dict-literal"),
-    pytest.param("'sla' in metadata_set", {"base_ubuntu", "base_centos", "Custom"},
-                 id="name-metadata_set"),
+    pytest.param(
+        "image.user_properties == {'sla': 'gold'}",
+        {"Custom"},
+        id="attribute-user_properties-and-dict-literal",
+    ),
+    pytest.param(
+        "'sla' in metadata_set", {"base_ubuntu", "base_centos", "Custom"}, id="name-metadata_set"
+    ),
     pytest.param("image.size >= 499.5", {"base_ubuntu", "base_centos"}, id="float-literal"),
     pytest.param("image.size > -1", {"base_ubuntu", "base_centos"}, id="negative-number"),
     pytest.param("image.is_public == True", {"base_ubuntu"}, id="bool-literal"),
     pytest.param("image.size is None", {"Custom"}, id="none-literal-and-is"),
     pytest.param("image.owner is not None", {"base_ubuntu", "base_centos"}, id="is-not"),
-    pytest.param("100 < image.size <= 2048", {"base_ubuntu", "base_centos"},
-                 id="chained-comparison"),
+    pytest.param(
+        "100 < image.size <= 2048", {"base_ubuntu", "base_centos"}, id="chained-comparison"
+    ),
     pytest.param("image.size < 600", {"base_centos"}, id="less-than"),
-    pytest.param("image.region in ('Madrid', 'Sevilla')", {"base_ubuntu"},
-                 id="tuple-literal-and-in"),
+    pytest.param(
+        "image.region in ('Madrid', 'Sevilla')", {"base_ubuntu"}, id="tuple-literal-and-in"
+    ),
     pytest.param("image.name in ['Custom']", {"Custom"}, id="list-literal"),
-    pytest.param("{'type'}.issubset(image.user_properties)", {"base_ubuntu", "base_centos"},
-                 id="set-literal-and-issubset"),
+    pytest.param(
+        "{'type'}.issubset(image.user_properties)",
+        {"base_ubuntu", "base_centos"},
+        id="set-literal-and-issubset",
+    ),
     pytest.param("'ubu' in image.name", {"base_ubuntu"}, id="substring-in"),
     pytest.param("'type' not in image.user_properties", {"Custom"}, id="not-in"),
-    pytest.param("image.id == 'i3' or image.checksum == 'c1'", {"base_ubuntu", "Custom"},
-                 id="or"),
+    pytest.param("image.id == 'i3' or image.checksum == 'c1'", {"base_ubuntu", "Custom"}, id="or"),
     pytest.param("not image.is_public", {"base_centos", "Custom"}, id="not"),
-    pytest.param("image.user_properties['type'] == 'baseimage'", {"base_ubuntu", "base_centos"},
-                 id="subscript-by-key"),
+    pytest.param(
+        "image.user_properties['type'] == 'baseimage'",
+        {"base_ubuntu", "base_centos"},
+        id="subscript-by-key",
+    ),
     pytest.param("('Madrid', 'x')[0] == image.region", {"base_ubuntu"}, id="subscript-by-index"),
-    pytest.param("image.user_properties.get('sla', 'none') == 'none'",
-                 {"base_ubuntu", "base_centos"}, id="get-with-default"),
+    pytest.param(
+        "image.user_properties.get('sla', 'none') == 'none'",
+        {"base_ubuntu", "base_centos"},
+        id="get-with-default",
+    ),
     pytest.param("image.name.endswith('tos')", {"base_centos"}, id="endswith"),
     pytest.param("image.name.lower() == 'custom'", {"Custom"}, id="lower"),
     pytest.param("image.region.upper() == 'MADRID'", {"base_ubuntu"}, id="upper"),
-    pytest.param("image.name.startswith(('base_u', 'Cus'))", {"base_ubuntu", "Custom"},
-                 id="startswith-a-tuple"),
-    pytest.param("metadata_set.issubset({'nid', 'sla', 'other'})",
-                 {"base_ubuntu", "base_centos", "Custom"}, id="issubset-on-metadata_set"),
-    pytest.param("(image.is_public\n or image.size is None)", {"base_ubuntu", "Custom"},
-                 id="parenthesised-over-several-lines"),
+    pytest.param(
+        "image.name.startswith(('base_u', 'Cus'))",
+        {"base_ubuntu", "Custom"},
+        id="startswith-a-tuple",
+    ),
+    pytest.param(
+        "metadata_set.issubset({'nid', 'sla', 'other'})",
+        {"base_ubuntu", "base_centos", "Custom"},
+        id="issubset-on-metadata_set",
+    ),
+    pytest.param(
+        "(image.is_public\n or image.size is None)",
+        {"base_ubuntu", "Custom"},
+        id="parenthesised-over-several-lines",
+    ),
 ]
 
 
@@ -150,8 +199,9 @@ FAILING_ON_DATA = [
     pytest.param("not image.user_properties['nope']", UBUNTU, id="missing-key-under-not"),
     pytest.param("image.size > 1000", CUSTOM, id="none-compared-with-int"),
     pytest.param("image.size.lower() == 'x'", UBUNTU, id="method-of-another-type"),
-    pytest.param("image.user_properties.get('nope').lower() == 'x'", UBUNTU,
-                 id="method-called-on-none"),
+    pytest.param(
+        "image.user_properties.get('nope').lower() == 'x'", UBUNTU, id="method-called-on-none"
+    ),
     pytest.param("[1] in metadata_set", UBUNTU, id="unhashable-value"),
     pytest.param("image.name.lower(1) == 'x'", UBUNTU, id="wrong-number-of-arguments"),
     pytest.param("()[0] == 1", UBUNTU, id="index-out-of-range"),
@@ -174,17 +224,25 @@ def test_an_evaluation_error_is_logged_at_debug_level(caplog: pytest.LogCaptureF
 REJECTED = [
     pytest.param("__import__('os')", "calls of '__import__' are not allowed", id="import"),
     pytest.param("().__class__", "attribute '__class__' is not allowed", id="dunder-of-literal"),
-    pytest.param("().__class__.__bases__[0].__subclasses__()",
-                 "calls of '__subclasses__' are not allowed", id="subclasses-escape"),
+    pytest.param(
+        "().__class__.__bases__[0].__subclasses__()",
+        "calls of '__subclasses__' are not allowed",
+        id="subclasses-escape",
+    ),
     pytest.param("image.__dict__", "attribute '__dict__' is not allowed", id="dunder-of-image"),
-    pytest.param("image.name.__class__", "attribute '__class__' is not allowed",
-                 id="dunder-of-attribute"),
-    pytest.param("image.properties", "attribute 'properties' is not allowed; image has",
-                 id="image-attribute-not-whitelisted"),
+    pytest.param(
+        "image.name.__class__", "attribute '__class__' is not allowed", id="dunder-of-attribute"
+    ),
+    pytest.param(
+        "image.properties",
+        "attribute 'properties' is not allowed; image has",
+        id="image-attribute-not-whitelisted",
+    ),
     pytest.param("image.name.lower", "attribute 'lower' is not allowed", id="method-not-called"),
     pytest.param("image", "'image' is only allowed as image.<attribute>", id="bare-image"),
-    pytest.param("image.get('id')", "'image' is only allowed as image.<attribute>",
-                 id="method-of-image"),
+    pytest.param(
+        "image.get('id')", "'image' is only allowed as image.<attribute>", id="method-of-image"
+    ),
     pytest.param("lambda: 1", "lambda expressions are not allowed", id="lambda"),
     pytest.param("open('/etc/passwd')", "calls of 'open' are not allowed", id="open"),
     pytest.param("len(image.name)", "calls of 'len' are not allowed", id="builtin-call"),
@@ -192,51 +250,83 @@ REJECTED = [
     pytest.param("image.name.format(1)", "calls of 'format' are not allowed", id="unsafe-method"),
     pytest.param("get('type')", "calls of 'get' are not allowed", id="safe-method-as-function"),
     pytest.param("os.system('id')", "calls of 'system' are not allowed", id="module-function"),
-    pytest.param("(lambda: 1)()", "calls of 'lambda: 1' are not allowed",
-                 id="call-of-an-expression"),
+    pytest.param(
+        "(lambda: 1)()", "calls of 'lambda: 1' are not allowed", id="call-of-an-expression"
+    ),
     pytest.param("image.user_properties.get(key='type')", "keyword arguments", id="keyword-arg"),
-    pytest.param("image.name.startswith(*metadata_set)", "starred expressions are not allowed",
-                 id="starred-argument"),
-    pytest.param("[x for x in metadata_set]", "comprehensions are not allowed",
-                 id="list-comprehension"),
-    pytest.param("{k: 1 for k in metadata_set}", "comprehensions are not allowed",
-                 id="dict-comprehension"),
-    pytest.param("(x for x in metadata_set)", "generator expressions are not allowed",
-                 id="generator-expression"),
+    pytest.param(
+        "image.name.startswith(*metadata_set)",
+        "starred expressions are not allowed",
+        id="starred-argument",
+    ),
+    pytest.param(
+        "[x for x in metadata_set]", "comprehensions are not allowed", id="list-comprehension"
+    ),
+    pytest.param(
+        "{k: 1 for k in metadata_set}", "comprehensions are not allowed", id="dict-comprehension"
+    ),
+    pytest.param(
+        "(x for x in metadata_set)",
+        "generator expressions are not allowed",
+        id="generator-expression",
+    ),
     pytest.param("(x := 1)", "assignment expressions (:=) are not allowed", id="walrus"),
     pytest.param("f'{image.name}' == 'x'", "f-strings are not allowed", id="f-string"),
     pytest.param("image.size + 1 > 2", "arithmetic operators are not allowed", id="addition"),
     pytest.param("'a' * 10 ** 9", "arithmetic operators are not allowed", id="repetition"),
-    pytest.param("-image.size < 0", "arithmetic operators are not allowed",
-                 id="negation-of-non-literal"),
+    pytest.param(
+        "-image.size < 0", "arithmetic operators are not allowed", id="negation-of-non-literal"
+    ),
     pytest.param("image.name[0:5] == 'base_'", "slices are not allowed", id="slice"),
-    pytest.param("image.name if image.is_public else ''", "conditional expressions",
-                 id="conditional-expression"),
-    pytest.param("{**image.user_properties}", "dict unpacking (**) is not allowed",
-                 id="dict-unpacking"),
-    pytest.param("b'x' in metadata_set", "literals of type bytes are not allowed",
-                 id="bytes-literal"),
+    pytest.param(
+        "image.name if image.is_public else ''",
+        "conditional expressions",
+        id="conditional-expression",
+    ),
+    pytest.param(
+        "{**image.user_properties}", "dict unpacking (**) is not allowed", id="dict-unpacking"
+    ),
+    pytest.param(
+        "b'x' in metadata_set", "literals of type bytes are not allowed", id="bytes-literal"
+    ),
     pytest.param("...", "literals of type ellipsis are not allowed", id="ellipsis"),
     pytest.param("x == 1", "name 'x' is not allowed", id="unknown-name"),
     pytest.param("__builtins__", "name '__builtins__' is not allowed", id="builtins-name"),
     pytest.param("image.name ==", "invalid syntax at column 14", id="syntax-error"),
     pytest.param("import os", "invalid syntax at column 1", id="statement"),
-    pytest.param("image.is_public; import os", "invalid syntax at column 16",
-                 id="second-statement"),
-    pytest.param("(image.is_public\n or)", "invalid syntax at line 2, column 4",
-                 id="syntax-error-on-second-line"),
-    pytest.param("image.is_public\nor image.size > 1", "invalid syntax at line 2",
-                 id="unparenthesised-continuation-line"),
-    pytest.param("image.name == 'x\x00'", "invalid syntax: source code string cannot contain null",
-                 id="null-byte"),
+    pytest.param(
+        "image.is_public; import os", "invalid syntax at column 16", id="second-statement"
+    ),
+    pytest.param(
+        "(image.is_public\n or)",
+        "invalid syntax at line 2, column 4",
+        id="syntax-error-on-second-line",
+    ),
+    pytest.param(
+        "image.is_public\nor image.size > 1",
+        "invalid syntax at line 2",
+        id="unparenthesised-continuation-line",
+    ),
+    pytest.param(
+        "image.name == 'x\x00'",
+        "invalid syntax: source code string cannot contain null",
+        id="null-byte",
+    ),
     pytest.param("", "the condition is empty", id="empty"),
     pytest.param("  \n ", "the condition is empty", id="blank"),
-    pytest.param(" or ".join(["image.is_public"] * 200),
-                 f"longer than {MAX_LENGTH} characters", id="too-long"),
-    pytest.param("not " * MAX_DEPTH + "image.is_public",
-                 f"nested more than {MAX_DEPTH} levels deep", id="nested-too-deeply"),
-    pytest.param("(" * 300 + "1" + ")" * 300, "too many nested parentheses",
-                 id="too-many-parentheses"),
+    pytest.param(
+        " or ".join(["image.is_public"] * 200),
+        f"longer than {MAX_LENGTH} characters",
+        id="too-long",
+    ),
+    pytest.param(
+        "not " * MAX_DEPTH + "image.is_public",
+        f"nested more than {MAX_DEPTH} levels deep",
+        id="nested-too-deeply",
+    ),
+    pytest.param(
+        "(" * 300 + "1" + ")" * 300, "too many nested parentheses", id="too-many-parentheses"
+    ),
 ]
 
 
@@ -262,6 +352,7 @@ def test_a_condition_cannot_be_built_from_invalid_text() -> None:
 
 
 # --- the compiled condition as a value ---------------------------------------------------------
+
 
 def test_a_compiled_condition_keeps_its_text_and_compares_by_it() -> None:
     text = "image.is_public"

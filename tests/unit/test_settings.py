@@ -107,10 +107,21 @@ def test_a_condition_on_several_lines_with_the_ancestors_backslashes_is_one_expr
     assert condition.text == "image.is_public and ('nid' in image.user_properties)"
 
 
-@pytest.mark.parametrize("word, value", [
-    ("true", True), ("yes", True), ("on", True), ("1", True), ("TRUE", True),
-    ("false", False), ("no", False), ("off", False), ("0", False), ("No", False),
-])
+@pytest.mark.parametrize(
+    "word, value",
+    [
+        ("true", True),
+        ("yes", True),
+        ("on", True),
+        ("1", True),
+        ("TRUE", True),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("0", False),
+        ("No", False),
+    ],
+)
 def test_booleans_are_configparsers_words(tmp_path, word, value):
     assert load(tmp_path, MINIMAL + f"insecure = {word}\n").master.insecure is value
 
@@ -121,8 +132,10 @@ def test_main_keys_have_their_defaults(tmp_path):
 
 
 def test_main_keys_take_set_values(tmp_path):
-    config = MINIMAL.replace("[main]\n", "[main]\nmax_children = 4\n"
-                             "preferable_order = Trento, , Lannion,other:RegionOne\n")
+    config = MINIMAL.replace(
+        "[main]\n",
+        "[main]\nmax_children = 4\npreferable_order = Trento, , Lannion,other:RegionOne\n",
+    )
     main = load(tmp_path, config).main
     assert main.preferable_order == ("Trento", "Lannion", "other:RegionOne")
     assert main.max_children == 4
@@ -151,11 +164,14 @@ def test_percent_signs_are_literal(tmp_path):
     assert (master.password, master.project) == (PASSWORD, "100%")
 
 
-@pytest.mark.parametrize("alias, key, text, expected", [
-    ("tenant", "project", "admin-project", "admin-project"),
-    ("keystone_url", "auth_url", "https://other.example/v3", "https://other.example/v3"),
-    ("list_images_timeout", "api_timeout", "45", 45.0),
-])
+@pytest.mark.parametrize(
+    "alias, key, text, expected",
+    [
+        ("tenant", "project", "admin-project", "admin-project"),
+        ("keystone_url", "auth_url", "https://other.example/v3", "https://other.example/v3"),
+        ("list_images_timeout", "api_timeout", "45", 45.0),
+    ],
+)
 def test_ancestor_spellings_are_aliases(tmp_path, alias, key, text, expected):
     plain = {"user": "admin", "password": "pw", "auth_url": KEYSTONE, "project": "admin"}
     plain[alias] = text
@@ -178,14 +194,22 @@ def test_retired_ancestor_keys_are_ignored_with_a_warning(tmp_path, caplog):
 def test_credential_gives_user_decoded_password_auth_url_and_project(tmp_path):
     master = load(tmp_path, MINIMAL).master
     assert (master.user, master.password, master.auth_url, master.project) == (
-        "admin", PASSWORD, KEYSTONE, "admin")
+        "admin",
+        PASSWORD,
+        KEYSTONE,
+        "admin",
+    )
 
 
 def test_credential_fields_are_stripped_and_may_span_lines(tmp_path):
     config = MAIN + f"[master]\ncredential = admin,\\\n  {PASSWORD_B64},\\\n  {KEYSTONE}, admin\n"
     master = load(tmp_path, config).master
     assert (master.user, master.password, master.auth_url, master.project) == (
-        "admin", PASSWORD, KEYSTONE, "admin")
+        "admin",
+        PASSWORD,
+        KEYSTONE,
+        "admin",
+    )
 
 
 def test_plain_keys_give_the_password_as_written(tmp_path):
@@ -199,10 +223,15 @@ def test_credential_ignores_the_os_credential_variables(tmp_path):
     assert (master.user, master.password, master.project) == ("admin", PASSWORD, "admin")
 
 
-@pytest.mark.parametrize("missing, variable", [
-    ("user", "OS_USERNAME"), ("password", "OS_PASSWORD"),
-    ("auth_url", "OS_AUTH_URL"), ("project", "OS_PROJECT_NAME"),
-])
+@pytest.mark.parametrize(
+    "missing, variable",
+    [
+        ("user", "OS_USERNAME"),
+        ("password", "OS_PASSWORD"),
+        ("auth_url", "OS_AUTH_URL"),
+        ("project", "OS_PROJECT_NAME"),
+    ],
+)
 def test_each_missing_master_credential_key_falls_back_to_its_os_variable(
     tmp_path, missing, variable
 ):
@@ -232,8 +261,12 @@ def test_os_project_name_beats_os_tenant_name(tmp_path):
 
 
 def test_master_domains_and_cacert_fall_back_to_os_variables(tmp_path):
-    environ = {**ENV, "OS_USER_DOMAIN_NAME": "users", "OS_PROJECT_DOMAIN_NAME": "projects",
-               "OS_CACERT": "/etc/ssl/ca.pem"}
+    environ = {
+        **ENV,
+        "OS_USER_DOMAIN_NAME": "users",
+        "OS_PROJECT_DOMAIN_NAME": "projects",
+        "OS_CACERT": "/etc/ssl/ca.pem",
+    }
     master = load(tmp_path, MINIMAL, environ=environ).master
     assert (master.user_domain_name, master.project_domain_name) == ("users", "projects")
     assert master.cacert == "/etc/ssl/ca.pem"
@@ -249,7 +282,9 @@ def test_other_targets_take_nothing_from_the_environment(tmp_path):
     environ = {**ENV, "OS_USER_DOMAIN_NAME": "users", "OS_CACERT": "/etc/ssl/ca.pem"}
     other = load(tmp_path, MINIMAL + OTHER, environ=environ)
     assert (other.targets["other"].user_domain_name, other.targets["other"].cacert) == (
-        "Default", None)
+        "Default",
+        None,
+    )
 
 
 # --- sections
@@ -294,8 +329,12 @@ def test_no_password_appears_in_the_repr_of_the_settings(tmp_path):
 def test_no_file_mode_builds_master_from_os_variables_only():
     loaded = load_settings(None, [], ENV)
     assert loaded.main.master_region == "Burgos"
-    assert (loaded.master.user, loaded.master.password, loaded.master.auth_url,
-            loaded.master.project) == ("env-user", ENV_PASSWORD, ENV["OS_AUTH_URL"], "env-project")
+    assert (
+        loaded.master.user,
+        loaded.master.password,
+        loaded.master.auth_url,
+        loaded.master.project,
+    ) == ("env-user", ENV_PASSWORD, ENV["OS_AUTH_URL"], "env-project")
     assert list(loaded.targets) == ["master"]
     assert loaded.source == settings.NO_CONFIG_FILE
 
@@ -365,7 +404,9 @@ def test_default_override_is_only_a_default(tmp_path):
     config = MINIMAL + "metadata_set = type\n" + OTHER
     loaded = load(tmp_path, config, ["DEFAULT.metadata_set=nid"])
     assert (loaded.master.metadata_set, loaded.targets["other"].metadata_set) == (
-        frozenset({"type"}), frozenset({"nid"}))
+        frozenset({"type"}),
+        frozenset({"nid"}),
+    )
 
 
 def test_override_values_may_contain_equals_signs(tmp_path):
@@ -408,133 +449,190 @@ WITHOUT_REGION = tuple((key, value) for key, value in ENV.items() if key != "OS_
 MALFORMED = {
     "inline comment": Bad(
         MINIMAL.replace("[main]\n", "[main]\npreferable_order = Trento  # first\n"),
-        ("[main] preferable_order: a comment must be on a line of its own",)),
+        ("[main] preferable_order: a comment must be on a line of its own",),
+    ),
     "unknown key with a suggestion": Bad(
         MINIMAL + "metadata_sett = nid\n",
-        ("[master] metadata_sett: unknown key (did you mean 'metadata_set'?)",)),
+        ("[master] metadata_sett: unknown key (did you mean 'metadata_set'?)",),
+    ),
     "unknown key without a close match": Bad(
-        MINIMAL + "colour = blue\n", ("[master] colour: unknown key",)),
+        MINIMAL + "colour = blue\n", ("[master] colour: unknown key",)
+    ),
     "typo in [DEFAULT]": Bad(
         "[DEFAULT]\nonly_tenant_image = no\n" + MINIMAL,
-        ("[DEFAULT] only_tenant_image: unknown key (did you mean 'only_tenant_images'?)",)),
+        ("[DEFAULT] only_tenant_image: unknown key (did you mean 'only_tenant_images'?)",),
+    ),
     "unknown [main] key": Bad(
         MINIMAL.replace("[main]\n", "[main]\nmax_childern = 2\n"),
-        ("[main] max_childern: unknown key (did you mean 'max_children'?)",)),
+        ("[main] max_childern: unknown key (did you mean 'max_children'?)",),
+    ),
     "target key in [main]": Bad(
         MINIMAL.replace("[main]\n", "[main]\nmetadata_set = nid\n"),
-        ("[main] metadata_set: not valid in [main]: it is a target key",)),
+        ("[main] metadata_set: not valid in [main]: it is a target key",),
+    ),
     "[main] key in [DEFAULT]": Bad(
         "[DEFAULT]\nmax_children = 2\n" + MINIMAL,
-        ("[DEFAULT] max_children: not valid here: it is a [main] key",)),
+        ("[DEFAULT] max_children: not valid here: it is a [main] key",),
+    ),
     "bad boolean": Bad(
         MINIMAL + "only_tenant_images = maybe\n",
-        ("[master] only_tenant_images: 'maybe' is not a boolean (use true or false)",)),
+        ("[master] only_tenant_images: 'maybe' is not a boolean (use true or false)",),
+    ),
     "bad integer": Bad(
         MINIMAL.replace("[main]\n", "[main]\nmax_children = two\n"),
-        ("[main] max_children: 'two' is not an integer",)),
+        ("[main] max_children: 'two' is not an integer",),
+    ),
     "negative max_children": Bad(
         MINIMAL.replace("[main]\n", "[main]\nmax_children = -1\n"),
-        ("[main] max_children: '-1' must be an integer of at least 1",)),
+        ("[main] max_children: '-1' must be an integer of at least 1",),
+    ),
     "api_timeout 0": Bad(
         MINIMAL + "api_timeout = 0\n",
-        ("[master] api_timeout: '0' must be a number of seconds greater than 0",)),
+        ("[master] api_timeout: '0' must be a number of seconds greater than 0",),
+    ),
     "api_timeout nan": Bad(
-        MINIMAL + "api_timeout = nan\n", ("[master] api_timeout: 'nan' must be a number",)),
+        MINIMAL + "api_timeout = nan\n", ("[master] api_timeout: 'nan' must be a number",)
+    ),
     "bad number through an alias": Bad(
         "[DEFAULT]\nlist_images_timeout = soon\n" + MINIMAL,
-        ("[DEFAULT] list_images_timeout: 'soon' is not a number of seconds",)),
+        ("[DEFAULT] list_images_timeout: 'soon' is not a number of seconds",),
+    ),
     "bad base64": Bad(
         MAIN + f"[master]\ncredential = admin,{BAD_B64},{KEYSTONE},admin\n",
-        ("[master] credential: the password field is not the base64 of a UTF-8 password",)),
+        ("[master] credential: the password field is not the base64 of a UTF-8 password",),
+    ),
     "short credential": Bad(
         MAIN + f"[master]\ncredential = admin,{PASSWORD_B64},{KEYSTONE}\n",
-        ("[master] credential: has 3 comma-separated fields instead of 4",)),
+        ("[master] credential: has 3 comma-separated fields instead of 4",),
+    ),
     "credential with a trailing comma": Bad(
         MAIN + f"[master]\ncredential = {CREDENTIAL},\n",
-        ("[master] credential: has 5 comma-separated fields instead of 4",)),
+        ("[master] credential: has 5 comma-separated fields instead of 4",),
+    ),
     "empty credential field": Bad(
         MAIN + f"[master]\ncredential = ,{PASSWORD_B64},{KEYSTONE},\n",
-        ("[master] credential: empty field: user, project",)),
+        ("[master] credential: empty field: user, project",),
+    ),
     "both credential forms": Bad(
         MINIMAL + f"user = admin\npassword = {PASSWORD}\n",
-        ("[master] credential: cannot be combined with user, password",)),
+        ("[master] credential: cannot be combined with user, password",),
+    ),
     "credential with plain keys of [DEFAULT]": Bad(
         "[DEFAULT]\nuser = admin\n" + MINIMAL,
-        ("[master] credential: cannot be combined with user from [DEFAULT];",)),
+        ("[master] credential: cannot be combined with user from [DEFAULT];",),
+    ),
     "two spellings of one key": Bad(
         MAIN + "[master]\ntenant = a\nproject = b\n",
-        ("[master] project: same key as tenant; keep one of them",)),
-    "missing [master]": Bad(
-        MAIN + OTHER, (": [master]: missing section",)),
+        ("[master] project: same key as tenant; keep one of them",),
+    ),
+    "missing [master]": Bad(MAIN + OTHER, (": [master]: missing section",)),
     "[master] in the wrong case": Bad(
         MAIN + MASTER.replace("[master]", "[Master]"),
-        ("[master]: missing section (did you mean [Master]? Section names are case-sensitive)",)),
+        ("[master]: missing section (did you mean [Master]? Section names are case-sensitive)",),
+    ),
     "missing master_region": Bad(
-        MASTER, ("[main] master_region: not set (set it in [main] or in OS_REGION_NAME)",),
-        environ=WITHOUT_REGION),
+        MASTER,
+        ("[main] master_region: not set (set it in [main] or in OS_REGION_NAME)",),
+        environ=WITHOUT_REGION,
+    ),
     "master credentials in neither the file nor OS_*": Bad(
         MAIN + "[master]\n",
-        ("[master]: missing user, password, auth_url, project (write credential or the missing "
-         "keys in [master], or set OS_USERNAME, OS_PASSWORD, OS_AUTH_URL, OS_PROJECT_NAME)",),
-        environ=()),
+        (
+            "[master]: missing user, password, auth_url, project (write credential or the missing "
+            "keys in [master], or set OS_USERNAME, OS_PASSWORD, OS_AUTH_URL, OS_PROJECT_NAME)",
+        ),
+        environ=(),
+    ),
     "partial master credentials": Bad(
         MAIN + f"[master]\nuser = admin\nauth_url = {KEYSTONE}\n",
         ("[master]: missing password (", "or set OS_PASSWORD)"),
-        environ=(("OS_PROJECT_NAME", "p"),)),
+        environ=(("OS_PROJECT_NAME", "p"),),
+    ),
     "empty credential values": Bad(
         MAIN + f"[master]\nuser =\npassword =\nauth_url = {KEYSTONE}\nproject = admin\n",
-        ("[master]: missing user, password",), environ=()),
+        ("[master]: missing user, password",),
+        environ=(),
+    ),
     "other target without complete credentials": Bad(
         MINIMAL + f"[other]\nuser = admin\npassword = {PASSWORD}\n",
-        ("[other]: missing auth_url, project (write credential, or user, password, auth_url "
-         "and project)",)),
+        (
+            "[other]: missing auth_url, project (write credential, or user, password, auth_url "
+            "and project)",
+        ),
+    ),
     "target name with a colon": Bad(
         MINIMAL + OTHER.replace("[other]", "[other:x]"),
-        ("[other:x]: a target name cannot contain ':'",)),
+        ("[other:x]: a target name cannot contain ':'",),
+    ),
     "duplicate section": Bad(
-        MINIMAL + "[main]\nmax_children = 2\n", ("line 5: [main]: duplicate section",)),
+        MINIMAL + "[main]\nmax_children = 2\n", ("line 5: [main]: duplicate section",)
+    ),
     "duplicate key": Bad(
-        MINIMAL + f"credential = {CREDENTIAL}\n", ("line 5: [master] credential: duplicate key",)),
-    "unparsable line": Bad(
-        MINIMAL + f"{PASSWORD_B64}\n", ("line 5: cannot be parsed",)),
+        MINIMAL + f"credential = {CREDENTIAL}\n", ("line 5: [master] credential: duplicate key",)
+    ),
+    "unparsable line": Bad(MINIMAL + f"{PASSWORD_B64}\n", ("line 5: cannot be parsed",)),
     "key before any section": Bad(
-        f"password = {PASSWORD}\n" + MINIMAL, ("line 1: a key outside any section",)),
-    "nonexistent file": Bad(
-        NO_SUCH_FILE, ("cannot be read: No such file or directory",)),
+        f"password = {PASSWORD}\n" + MINIMAL, ("line 1: a key outside any section",)
+    ),
+    "nonexistent file": Bad(NO_SUCH_FILE, ("cannot be read: No such file or directory",)),
     "file not in UTF-8": Bad(
-        MINIMAL.encode() + b"metadata_set = caf\xe9\n", ("is not UTF-8 text",)),
+        MINIMAL.encode() + b"metadata_set = caf\xe9\n", ("is not UTF-8 text",)
+    ),
     "condition syntax error": Bad(
         "[DEFAULT]\nmetadata_condition = image.is_public and (\n" + MINIMAL,
-        ("[DEFAULT] metadata_condition: invalid syntax",)),
+        ("[DEFAULT] metadata_condition: invalid syntax",),
+    ),
     "condition injection": Bad(
         MINIMAL + "metadata_condition = __import__('os')\n",
-        ("[master] metadata_condition: ", "__import__")),
+        ("[master] metadata_condition: ", "__import__"),
+    ),
     "override without =": Bad(
-        MINIMAL, ("--config override 'only_tenant_images': expected KEY=VALUE",),
-        overrides=("only_tenant_images",), origin=OVERRIDE),
+        MINIMAL,
+        ("--config override 'only_tenant_images': expected KEY=VALUE",),
+        overrides=("only_tenant_images",),
+        origin=OVERRIDE,
+    ),
     "override with an empty key": Bad(
-        MINIMAL, ("--config override '=...': empty key",),
-        overrides=(f"={PASSWORD}",), origin=OVERRIDE),
+        MINIMAL,
+        ("--config override '=...': empty key",),
+        overrides=(f"={PASSWORD}",),
+        origin=OVERRIDE,
+    ),
     "override with an empty section": Bad(
-        MINIMAL, ("--config override '.password=...': empty section",),
-        overrides=(f".password={PASSWORD}",), origin=OVERRIDE),
+        MINIMAL,
+        ("--config override '.password=...': empty section",),
+        overrides=(f".password={PASSWORD}",),
+        origin=OVERRIDE,
+    ),
     "override of an unknown key": Bad(
-        MINIMAL, ("--config override: [master] metadat_set: unknown key (did you mean "
-                  "'metadata_set'?)",),
-        overrides=("master.metadat_set=nid",), origin=OVERRIDE),
+        MINIMAL,
+        ("--config override: [master] metadat_set: unknown key (did you mean 'metadata_set'?)",),
+        overrides=("master.metadat_set=nid",),
+        origin=OVERRIDE,
+    ),
     "override with a bad value": Bad(
-        MINIMAL, ("--config override: only_tenant_images: 'perhaps' is not a boolean",),
-        overrides=("only_tenant_images=perhaps",), origin=OVERRIDE),
+        MINIMAL,
+        ("--config override: only_tenant_images: 'perhaps' is not a boolean",),
+        overrides=("only_tenant_images=perhaps",),
+        origin=OVERRIDE,
+    ),
     "override creating a target without credentials": Bad(
-        MINIMAL, ("--config override: [other]: missing user, password, auth_url, project",),
-        overrides=("other.ignore_regions=RegionOne",), origin=OVERRIDE),
+        MINIMAL,
+        ("--config override: [other]: missing user, password, auth_url, project",),
+        overrides=("other.ignore_regions=RegionOne",),
+        origin=OVERRIDE,
+    ),
     "override of both credential forms": Bad(
-        MINIMAL, ("[master] credential: cannot be combined with password from --config override;",),
-        overrides=(f"password={PASSWORD}",)),
+        MINIMAL,
+        ("[master] credential: cannot be combined with password from --config override;",),
+        overrides=(f"password={PASSWORD}",),
+    ),
     "no file and no OS_PASSWORD": Bad(
-        None, ("environment: [master]: missing password",),
+        None,
+        ("environment: [master]: missing password",),
         environ=tuple((key, value) for key, value in ENV.items() if key != "OS_PASSWORD"),
-        origin="environment"),
+        origin="environment",
+    ),
 }
 
 
@@ -593,10 +691,33 @@ def test_the_sample_example_target_loads_once_uncommented(tmp_path):
 def test_the_sample_shows_every_key():
     keys = set(re.findall(r"^#(\w+) =", SAMPLE.read_text(), re.MULTILINE))
     assert keys == {
-        "master_region", "preferable_order", "max_children",
-        "credential", "user", "password", "auth_url", "project", "user_domain_name",
-        "project_domain_name", "forcesyncs", "metadata_condition", "metadata_set",
-        "only_tenant_images", "dontupdate", "rename", "replace", "ignore_regions",
-        "support_obsolete_images", "obsolete_syncprops", "api_timeout", "cacert", "insecure",
-        "lock_file", "api_retries", "api_retry_delay", "api_retry_budget",
+        "master_region",
+        "preferable_order",
+        "max_children",
+        "credential",
+        "user",
+        "password",
+        "auth_url",
+        "project",
+        "user_domain_name",
+        "project_domain_name",
+        "forcesyncs",
+        "metadata_condition",
+        "metadata_set",
+        "only_tenant_images",
+        "dontupdate",
+        "rename",
+        "replace",
+        "ignore_regions",
+        "support_obsolete_images",
+        "obsolete_syncprops",
+        "api_timeout",
+        "cacert",
+        "insecure",
+        "lock_file",
+        "cache_dir",
+        "cache_max_size",
+        "api_retries",
+        "api_retry_delay",
+        "api_retry_budget",
     }

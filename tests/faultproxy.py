@@ -1,0 +1,209 @@
+"""A TCP proxy on 127.0.0.1 that counts and breaks what a server sends: for tests and benchmarks.
+
+`FaultProxy(upstream_port)` forwards every connection to 127.0.0.1:upstream_port, in background
+threads. It counts the bytes sent back to the clients (`bytes_down`: with the proxy in front of
+the master's Glance, the master bytes read), notes the request lines it sees (`requests`, best
+effort) and, after `set_fault`, damages the server's answers. A fault applies to every answer,
+its bytes counted from its first one (status line and headers included; an answer begins when
+its request line is seen, as HTTP clients do not pipeline):
+
+- `pass`: forward everything;
+- `corrupt`: flip byte number `after_bytes` (one byte per answer);
+- `stall`: forward `after_bytes` bytes, then nothing more, keeping both sockets open;
+- `cut`: forward `after_bytes` bytes, then close both sockets.
+
+`proxied_region(cloud, target, region, proxy)` registers, in the Keystone of `target`, a region
+`<region>Proxy` whose image endpoints (public, internal, admin) are the proxy's URL: a tool run
+against that region name goes through the proxy, seeing nothing but a catalog.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+MODES = ("pass", "corrupt", "stall", "cut")
+_BUFFER = 256 * 1024
+_REQUEST_LINE = re.compile(
+    rb"(?:^|(?<=\r\n))((?:GET|HEAD|POST|PUT|PATCH|DELETE) \S+ HTTP/1\.[01])\r\n"
+)
+_CARRY = 4096  # bytes of a line kept to find a request line split between two reads
+
+
+class FaultProxy:
+    """A counting, fault-injecting TCP proxy in front of 127.0.0.1:upstream_port."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.bytes_down = 0
+        self.requests: list[str] = []
+        self._mode, self._after = "pass", 0
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._stopped = threading.Event()
+
+    def set_fault(self, mode: str = "pass", after_bytes: int = 0) -> None:
+        """Damage the answers of the connections from now on (see the module's text)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown fault mode {mode!r}: one of {', '.join(MODES)}")
+        with self._lock:
+            self._mode, self._after = mode, after_bytes
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.bytes_down = 0
+            self.requests.clear()
+
+    def start(self) -> FaultProxy:
+        self._spawn(self._accept)
+        return self
+
+    def stop(self) -> None:
+        """Close the listener and every connection; wait (briefly) for the threads."""
+        self._stopped.set()
+        with suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _close(sock)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _spawn(self, target, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:  # the listener was closed
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:
+                _close(client)
+                continue
+            with self._lock:
+                self._sockets.update((client, upstream))
+            answers = [0]  # requests seen on this connection: answers begun
+            self._spawn(self._pump_up, client, upstream, answers)
+            self._spawn(self._pump_down, upstream, client, answers)
+
+    def _pump_up(self, client: socket.socket, upstream: socket.socket, answers: list[int]) -> None:
+        """Client to server, as it is; request lines noted."""
+        carry = b""
+        try:
+            while data := client.recv(_BUFFER):
+                carry, seen = self._note_requests(carry + data)
+                answers[0] += seen
+                upstream.sendall(data)
+        except OSError:
+            pass
+        self._end(client, upstream)
+
+    def _pump_down(
+        self, upstream: socket.socket, client: socket.socket, answers: list[int]
+    ) -> None:
+        """Server to client, counted, with the fault in force applied to each answer."""
+        answer = sent = 0
+        flipped = False
+        try:
+            while data := upstream.recv(_BUFFER):
+                if answers[0] != answer:  # a new answer: its bytes are counted afresh
+                    answer, sent, flipped = answers[0], 0, False
+                with self._lock:
+                    mode, after = self._mode, self._after
+                if mode in ("stall", "cut"):
+                    data = data[: max(after - sent, 0)]
+                elif mode == "corrupt" and not flipped and sent <= after < sent + len(data):
+                    index = after - sent
+                    data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1 :]
+                    flipped = True
+                if data:
+                    client.sendall(data)
+                    sent += len(data)
+                    with self._lock:
+                        self.bytes_down += len(data)
+                if mode == "cut" and sent >= after:
+                    break
+                if mode == "stall" and sent >= after:
+                    _hold(client, self._stopped)
+                    break
+        except OSError:
+            pass
+        self._end(upstream, client)
+
+    def _note_requests(self, data: bytes) -> tuple[bytes, int]:
+        """Note the complete request lines in `data`; return what may begin the next one, and
+        how many there were."""
+        lines = [match.group(1).decode("latin-1") for match in _REQUEST_LINE.finditer(data)]
+        if lines:
+            with self._lock:
+                self.requests.extend(lines)
+        end = data.rfind(b"\r\n")
+        return (data if end < 0 else data[end + 2 :])[-_CARRY:], len(lines)
+
+    def _end(self, *sockets: socket.socket) -> None:
+        with self._lock:
+            self._sockets.difference_update(sockets)
+        for sock in sockets:
+            _close(sock)
+
+
+def _hold(sock: socket.socket, stopped: threading.Event) -> None:
+    """Wait while `sock` is open (the client gives up) and the proxy runs."""
+    while sock.fileno() != -1 and not stopped.wait(0.1):
+        pass
+
+
+def _close(sock: socket.socket) -> None:
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+@contextmanager
+def proxied_region(cloud: Any, target: str, region: str, proxy: FaultProxy) -> Iterator[str]:
+    """Region `<region>Proxy` in the Keystone of `target`, its image endpoints at `proxy.url`,
+    registered as the target's admin for the block (and any leftover of an earlier one
+    removed first). `cloud` is the `local_cloud` fixture (tests/integration/conftest.py)."""
+    from keystoneclient.v3 import client as keystone_client
+
+    session = cloud.session(cloud.target(target)["admin"]["name"])
+    keystone = keystone_client.Client(session=session)
+    name = f"{region}Proxy"
+    _unregister(keystone, name)
+    service = keystone.services.list(type="image")[0]
+    keystone.regions.create(id=name)
+    try:
+        for interface in ("public", "internal", "admin"):
+            keystone.endpoints.create(service, proxy.url, interface=interface, region=name)
+        yield name
+    finally:
+        _unregister(keystone, name)
+
+
+def _unregister(keystone: Any, region: str) -> None:
+    """Remove the region and its endpoints, if they exist."""
+    for endpoint in keystone.endpoints.list(region=region):
+        keystone.endpoints.delete(endpoint)
+    if any(known.id == region for known in keystone.regions.list()):
+        keystone.regions.delete(region)
