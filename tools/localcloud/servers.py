@@ -20,6 +20,10 @@ from .topology import HOST, Server
 CLOUDSIDE = Path(__file__).resolve().parent / "cloudside"
 THREADS = 8
 REQUEST_TIMEOUT = 3600
+# Idle keep-alive connections are kept longer than gunicorn's 2 s, like a production front end:
+# with 2 s, a client that reuses a pooled connection just as the server closes it gets
+# "Remote end closed connection without response".
+KEEP_ALIVE = 75
 STOP_TIMEOUT = 15.0
 
 
@@ -32,6 +36,7 @@ def arguments(server: Server) -> list[str]:
         f"--threads={THREADS}",
         f"--timeout={REQUEST_TIMEOUT}",
         "--graceful-timeout=5",
+        f"--keep-alive={KEEP_ALIVE}",
         "--no-control-socket",
         "--access-logfile=-",
         f"--pythonpath={CLOUDSIDE}",
