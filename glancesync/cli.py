@@ -15,7 +15,9 @@ from typing import NoReturn
 from glancesync import __version__
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, GlanceSyncError, Interrupted
 from glancesync.lock import default_lock_file, run_lock
+from glancesync.metrics import write_metrics
 from glancesync.regions import check_region_arguments
+from glancesync.report import Report
 from glancesync.runner import Mode, RunOptions, run
 from glancesync.settings import Settings, find_config_file, load_settings
 
@@ -34,6 +36,18 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_CONFIG, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+MODE_FLAGS = (
+    ("--dry-run", Mode.DRY_RUN, "print what would be done; write nothing"),
+    ("--show-status", Mode.SHOW_STATUS, "print status,region,image CSV lines"),
+    ("--show-regions", Mode.SHOW_REGIONS, "print the regions a run would visit"),
+    (
+        "--make-backup",
+        Mode.MAKE_BACKUP,
+        "write one CSV of image metadata per region into a new directory",
+    ),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="glancesync",
@@ -48,34 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="R or master:R (master target), T:R (region R of target T), T: (every region of T)",
     )
     modes = parser.add_mutually_exclusive_group()
-    modes.add_argument(
-        "--dry-run",
-        action="store_const",
-        dest="mode",
-        const=Mode.DRY_RUN,
-        help="print what would be done; write nothing",
-    )
-    modes.add_argument(
-        "--show-status",
-        action="store_const",
-        dest="mode",
-        const=Mode.SHOW_STATUS,
-        help="print status,region,image CSV lines",
-    )
-    modes.add_argument(
-        "--show-regions",
-        action="store_const",
-        dest="mode",
-        const=Mode.SHOW_REGIONS,
-        help="print the regions a run would visit",
-    )
-    modes.add_argument(
-        "--make-backup",
-        action="store_const",
-        dest="mode",
-        const=Mode.MAKE_BACKUP,
-        help="write one CSV of image metadata per region into a new directory",
-    )
+    for flag, mode, help_text in MODE_FLAGS:
+        modes.add_argument(flag, action="store_const", dest="mode", const=mode, help=help_text)
     parser.set_defaults(mode=Mode.SYNC)
     parser.add_argument(
         "--parallel", action="store_true", help="visit up to max_children regions at once"
@@ -114,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="more detail (-vv for HTTP debugging; secrets stay hidden)",
     )
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument(
+        "--metrics-file",
+        metavar="PATH",
+        help="write the run's outcome in Prometheus text format (node_exporter textfile)",
+    )
     parser.add_argument("--version", action="version", version=f"glancesync {__version__}")
     return parser
 
@@ -179,6 +172,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # a usage error (2), or --help and --version (0)
         return int(exit_.code or 0)
     configure_logging(args.verbose, args.quiet)
+    status, report = run_command(args)
+    if args.metrics_file:
+        write_metrics(args.metrics_file, report)
+    return status
+
+
+def run_command(args: argparse.Namespace) -> tuple[int, Report]:
+    """Load, lock and run; every failure becomes one error line and an exit status."""
+    report = Report()
     with signals_interrupt():
         try:
             config_file = find_config_file(args.config_file, os.environ)
@@ -192,20 +194,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             with lock_for(settings, args.mode):
                 report = run(settings, options, args.regions, sys.stdout)
+            return report.exit_status, report
         except GlanceSyncError as error:
             LOG.error("%s", error)
-            return error.exit_status
+            status = error.exit_status
         except KeyboardInterrupt as interruption:
             signum = getattr(interruption, "signum", signal.SIGINT)
             LOG.error(
                 "interrupted by %s: the work in flight was abandoned; run again to finish it",
                 signal.Signals(signum).name,
             )
-            return 128 + signum
+            status = 128 + signum
         except Exception as error:  # a bug of ours: one line, the traceback only with -v
             LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
-            return EXIT_FAILURE
-    return report.exit_status
+            status = EXIT_FAILURE
+    report.add_problem(f"the run ended with exit status {status}")
+    return status, report
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import Enum
 from typing import TextIO
@@ -234,24 +234,8 @@ def status_line(status: str, region: str, image: str) -> str:
     return buffer.getvalue().removesuffix("\n")
 
 
-BACKUP_FIELDS = (
-    "id",
-    "name",
-    "owner",
-    "status",
-    "size",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "visibility",
-    "disk_format",
-    "container_format",
-    "min_ram",
-    "min_disk",
-    "protected",
-    "tags",
-    "properties",
-)
+# The image record's fields, in its order; tags and properties come last (see _backup_row).
+BACKUP_FIELDS = tuple(field.name for field in fields(Image) if field.name != "region")
 
 
 def _backup_directory(options: RunOptions, settings: Settings, master_images: list[Image]) -> str:
@@ -268,10 +252,15 @@ def _write_backup(directory: str, region: str, images: Sequence[Image]) -> None:
         writer = csv.writer(handle)
         writer.writerow(BACKUP_FIELDS)
         for image in sorted(images, key=lambda i: (i.name, i.id)):
-            row = [getattr(image, name) for name in BACKUP_FIELDS[:-2]]
-            row.append(" ".join(image.tags))
-            row.append(";".join(f"{k}={v}" for k, v in sorted(image.properties.items())))
-            writer.writerow(row)
+            writer.writerow(_backup_row(image))
+
+
+def _backup_row(image: Image) -> list[object]:
+    """An image's backup row: tags space separated, properties as sorted key=value pairs."""
+    row: list[object] = [getattr(image, name) for name in BACKUP_FIELDS[:-2]]
+    row.append(" ".join(image.tags))
+    row.append(";".join(f"{k}={v}" for k, v in sorted(image.properties.items())))
+    return row
 
 
 def _new_directory(parent: str, prefix: str) -> str:
