@@ -205,6 +205,9 @@ def run_command(args: argparse.Namespace) -> tuple[int, Report]:
                 signal.Signals(signum).name,
             )
             status = 128 + signum
+        except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = EXIT_FAILURE
         except Exception as error:  # a bug of ours: one line, the traceback only with -v
             LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
             status = EXIT_FAILURE
