@@ -29,7 +29,13 @@ Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the sa
 - Checksums in dontupdate, rename and replace (and `any`) are kept lower-case; `master:R`
   in preferable_order means `R`.
 - Ancestor keys that mean nothing here (use_keystone_v3, images_dir) are ignored with a warning.
-- The loader reads the file and the environment, nothing else: no file it names is opened.
+- `cloud = NAME` takes user, password, auth_url, project and the domains from entry NAME of
+  clouds.yaml ($OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/clouds.yaml,
+  /etc/openstack/clouds.yaml: the first that exists); domain keys written for the target win.
+  It excludes credential and the plain credential keys. For [master] with none of them,
+  $OS_CLOUD names the cloud (before the OS_* credential variables).
+- The loader reads the file, the environment and clouds.yaml, nothing else: no file it names is
+  opened.
 - Comments go on lines of their own: a blank followed by # or ; in a value is an error (a
   silently wrong value otherwise), except in password and metadata_condition.
 - No message and no repr shows a password, plain or base64, nor a line of the file.
@@ -48,7 +54,9 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import yaml
 
 from glancesync.condition import Condition, compile_condition
 from glancesync.errors import ConfigError
@@ -64,6 +72,14 @@ MAIN = "main"
 DEFAULTS = "DEFAULT"
 OVERRIDE = "--config override"
 ENVIRONMENT = "environment"
+CLOUD = "cloud"
+CLOUDS_FILE_VARIABLE = "OS_CLIENT_CONFIG_FILE"
+CLOUD_VARIABLE = "OS_CLOUD"
+CLOUDS_FILES = (
+    "clouds.yaml",
+    "~/.config/openstack/clouds.yaml",
+    "/etc/openstack/clouds.yaml",
+)
 
 
 @dataclass(frozen=True)
@@ -244,7 +260,7 @@ _MAIN_OPTIONS: dict[str, Callable[[str], object]] = {
     "cache_dir": _path,
     "cache_max_size": _size,
 }
-_TARGET_KEYS = frozenset({"credential", *_CREDENTIAL_KEYS, *_TARGET_OPTIONS})
+_TARGET_KEYS = frozenset({"credential", CLOUD, *_CREDENTIAL_KEYS, *_TARGET_OPTIONS})
 _MAIN_KEYS = frozenset(_MAIN_OPTIONS)
 _ALIASES = {"tenant": "project", "keystone_url": "auth_url", "list_images_timeout": "api_timeout"}
 _RETIRED = {
@@ -466,6 +482,10 @@ def _target(name: str, raw: _Section, environ: Mapping[str, str], origin: str) -
     """Target `name`, written in `origin`, from its merged values (and OS_* for [master])."""
     if ":" in name:
         raise ConfigError(f"{origin}: [{name}]: a target name cannot contain ':'")
+    cloud = _cloud_of(name, raw, environ)
+    if cloud is not None:
+        _refuse_with_cloud(cloud, raw)
+        raw = {**_from_cloud(cloud, environ), **raw}
     if name == MASTER:
         keys = [key for key in _MASTER_ENVIRONMENT if key not in raw]
         if "credential" in raw:
@@ -477,6 +497,94 @@ def _target(name: str, raw: _Section, environ: Mapping[str, str], origin: str) -
         if key in _TARGET_OPTIONS
     }
     return TargetSettings(name=name, **_credentials(name, raw, origin), **options)
+
+
+# --- clouds.yaml (the OpenStack client convention)
+
+# TargetSettings key -> the key of a clouds.yaml `auth` mapping; the domains are optional.
+_CLOUD_AUTH = {
+    "user": "username",
+    "password": "password",
+    "auth_url": "auth_url",
+    "project": "project_name",
+    "user_domain_name": "user_domain_name",
+    "project_domain_name": "project_domain_name",
+}
+
+
+def _cloud_of(name: str, raw: _Section, environ: Mapping[str, str]) -> _Raw | None:
+    """The cloud of target `name`: its `cloud` key, or $OS_CLOUD for a [master] that has no
+    credentials of its own."""
+    if CLOUD in raw:
+        return raw[CLOUD]
+    written = any(key in raw for key in ("credential", *_CREDENTIAL_KEYS))
+    if name == MASTER and not written and environ.get(CLOUD_VARIABLE):
+        return _Raw(environ[CLOUD_VARIABLE], ENVIRONMENT, None, CLOUD_VARIABLE)
+    return None
+
+
+def _refuse_with_cloud(cloud: _Raw, raw: _Section) -> None:
+    """`cloud` excludes the other credential forms."""
+    others = [raw[key] for key in ("credential", *_CREDENTIAL_KEYS) if key in raw]
+    if others:
+        spelled = ", ".join(_spelled_from(value, cloud) for value in others)
+        raise ConfigError(
+            f"{cloud.where()}: cannot be combined with {spelled}; use either cloud, credential, "
+            "or user, password, auth_url and project"
+        )
+
+
+def _clouds_file(cloud: _Raw, environ: Mapping[str, str]) -> str:
+    """The first clouds.yaml that exists, looked up as the OpenStack clients do."""
+    candidates = [environ[CLOUDS_FILE_VARIABLE]] if environ.get(CLOUDS_FILE_VARIABLE) else []
+    home = environ.get("HOME") or os.path.expanduser("~")
+    candidates += [path.replace("~", home, 1) for path in CLOUDS_FILES]
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise ConfigError(f"{cloud.where()}: no clouds.yaml found (tried {', '.join(candidates)})")
+
+
+def _read_clouds(path: str, cloud: _Raw) -> Mapping[str, Any]:
+    """The `clouds` mapping of a clouds.yaml; its errors never quote the file (passwords)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle)
+    except OSError as error:
+        raise ConfigError(f"{cloud.where()}: {path}: cannot be read: {error.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{cloud.where()}: {path}: is not valid YAML{line}") from None
+    clouds = document.get("clouds") if isinstance(document, dict) else None
+    if not isinstance(clouds, dict):
+        raise ConfigError(f"{cloud.where()}: {path}: has no clouds mapping")
+    return clouds
+
+
+def _from_cloud(cloud: _Raw, environ: Mapping[str, str]) -> _Section:
+    """The credential and domain keys of the cloud named by `cloud`, from clouds.yaml."""
+    path = _clouds_file(cloud, environ)
+    clouds = _read_clouds(path, cloud)
+    entry = clouds.get(cloud.text)
+    if not isinstance(entry, dict):
+        known = ", ".join(sorted(str(name) for name in clouds)) or "none"
+        raise ConfigError(
+            f"{cloud.where()}: no cloud {cloud.text!r} in {path} (clouds there: {known})"
+        )
+    auth = entry.get("auth") if isinstance(entry.get("auth"), dict) else {}
+    place = f"clouds.{cloud.text}.auth"
+    found: _Section = {}
+    for key, name in _CLOUD_AUTH.items():
+        value = auth.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{cloud.where()}: {path}: {place}.{name}: not a string (quote it)")
+        if value:
+            found[key] = _Raw(value, path, place, name)
+    missing = [f"{place}.{_CLOUD_AUTH[key]}" for key in _CREDENTIAL_KEYS if key not in found]
+    if missing:
+        raise ConfigError(f"{cloud.where()}: {path}: missing {', '.join(missing)}")
+    return found
 
 
 def _main(raw: _Section, environ: Mapping[str, str], home: str) -> MainSettings:

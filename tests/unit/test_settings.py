@@ -695,6 +695,7 @@ def test_the_sample_shows_every_key():
         "preferable_order",
         "max_children",
         "credential",
+        "cloud",
         "user",
         "password",
         "auth_url",
