@@ -174,7 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose, args.quiet)
     status, report = run_command(args)
     if args.metrics_file:
-        write_metrics(args.metrics_file, report)
+        try:
+            write_metrics(args.metrics_file, report)
+        except OSError as error:
+            LOG.error("cannot write the metrics file %s: %s", args.metrics_file, error.strerror)
+            status = status or EXIT_FAILURE
     return status
 
 

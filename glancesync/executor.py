@@ -135,7 +135,10 @@ class Executor:
     def _update_metadata(
         self, regional: Image, change: MetadataChange, uploaded_ids: Mapping[str, str]
     ) -> None:
-        properties = {**change.set_properties, **_resolve(change.references, uploaded_ids)}
+        properties = {
+            **change.set_properties,
+            **_resolve(change.references, uploaded_ids, regional.name),
+        }
         self.region.update_image(regional, change.attributes, properties, change.remove_properties)
 
     def _keep_old_copy(self, old: Image, taken_names: set[str]) -> None:
@@ -156,9 +159,8 @@ class Executor:
             with master_stream(self.cache, master, fetch) as stream:
                 self.region.upload(new.id, stream, master.size)
             verified = self._verified(new.id, master)
-            if spec.protected:  # only now: a protected image could not be discarded
-                verified = self.region.update_image(verified, {"protected": True})
-            return verified
+            # Only now: a protected image could not be discarded, a marked one is a leftover.
+            return self.region.finish_upload(verified, spec.protected)
         except (GlanceSyncError, TransferError) as error:
             self._discard(new)
             raise ImageError(
@@ -195,12 +197,18 @@ class Executor:
             )
 
 
-def _resolve(references: Mapping[str, str], uploaded_ids: Mapping[str, str]) -> dict[str, str]:
-    """kernel_id/ramdisk_id that point at images uploaded in this run, as their new UUIDs."""
-    return {prop: uploaded_ids[name] for prop, name in references.items() if name in uploaded_ids}
+def _resolve(
+    references: Mapping[str, str], uploaded_ids: Mapping[str, str], image: str
+) -> dict[str, str]:
+    """kernel_id/ramdisk_id that point at images uploaded in this run, as their new UUIDs; an
+    image whose kernel or ramdisk was not uploaded is not created or patched without it."""
+    missing = sorted(name for name in references.values() if name not in uploaded_ids)
+    if missing:
+        raise ImageError(f"needs {', '.join(missing)}, which this run did not upload", image=image)
+    return {prop: uploaded_ids[name] for prop, name in references.items()}
 
 
 def _new_image(spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> UploadSpec:
     """The spec with this run's uploads resolved, created unprotected until verified."""
-    properties = {**spec.properties, **_resolve(spec.references, uploaded_ids)}
+    properties = {**spec.properties, **_resolve(spec.references, uploaded_ids, spec.name)}
     return replace(spec, properties=properties, protected=False)

@@ -14,8 +14,9 @@ keystoneauth1's own retries do not fit: no jitter, no budget, and `Retry-After` 
 The adapter is keystoneauth1's own, not python-glanceclient's HTTP client, which turns 429 and
 504 answers into exceptions without their status code and drops their headers.
 
-An image is created with the property `UPLOAD_MARKER`, removed once Glance holds all its bytes:
-an image that still has it is the leftover of an interrupted upload of ours (`leftovers`).
+An image is created with the property `UPLOAD_MARKER`, removed once its bytes are verified
+(`finish_upload`): an image that still has it is the leftover of an interrupted or unverified
+upload of ours (`leftovers`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from glancesync import __version__
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
-from glancesync.image import GLANCE_CORE_FIELDS, Image, NewImage
+from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import TargetSettings
 
 LOG = logging.getLogger(__name__)
@@ -54,7 +55,6 @@ IMAGE_SERVICE = "image"
 LIST_PAGE_SIZE = 1000  # Glance's default api_limit_max: fewest pages
 CHUNK_SIZE = 1024 * 1024
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
-UPLOAD_MARKER = "glancesync_upload"
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included
 
@@ -401,8 +401,9 @@ class RegionGlance:
 
     def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None:
         """Stream `data` (read in chunks, sent chunked) as the image's bytes, telling Glance the
-        size; then remove UPLOAD_MARKER. The upload itself is not retried. An exception raised
-        by `data.read` breaks the request off before its end: Glance never activates the image."""
+        size; the image keeps UPLOAD_MARKER until `finish_upload`. Not retried. An exception
+        raised by `data.read` breaks the request off before its end: Glance never activates
+        the image."""
         headers = {"Content-Type": "application/octet-stream"}
         if size is not None:
             headers["x-openstack-image-size"] = str(size)
@@ -415,7 +416,6 @@ class RegionGlance:
             data=_chunks_of(data),
             idempotent=False,
         )
-        self._unmark(image_id)
 
     def download(self, image_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """The image's bytes as a stream of chunks; a broken stream raises RegionError."""
@@ -443,14 +443,18 @@ class RegionGlance:
     def delete_image(self, image_id: str) -> None:
         self._request("delete image", "DELETE", f"/v2/images/{image_id}", image=image_id)
 
-    def _unmark(self, image_id: str) -> None:
-        """Remove UPLOAD_MARKER. A retried removal whose first answer was lost fails (the
-        property is gone): what counts is that it is gone."""
+    def finish_upload(self, uploaded: Image, protected: bool) -> Image:
+        """After verification: remove UPLOAD_MARKER (and set `protected`) in one patch. A
+        retried patch whose first answer was lost fails (the marker is gone): what counts is
+        that it is gone."""
+        attributes = {"protected": True} if protected else {}
         try:
-            self._patch("unmark upload", image_id, [{"op": "remove", "path": f"/{UPLOAD_MARKER}"}])
+            return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
         except RegionError:
-            if UPLOAD_MARKER in self.get_image(image_id).properties:
+            current = self.get_image(uploaded.id)
+            if UPLOAD_MARKER in current.properties or current.protected != protected:
                 raise
+            return current
 
     def _patch(
         self, what: str, image_id: str, operations: list[dict[str, Any]], image: str | None = None

@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# The property glancesync gives an image it creates until its bytes are verified: an image that
+# bears it is an unfinished upload of ours, never copied and never a source.
+UPLOAD_MARKER = "glancesync_upload"
+
 # Attributes compared and copied besides the user properties (§5).
 COMPARED_ATTRIBUTES = ("visibility", "min_ram", "min_disk", "protected")
 

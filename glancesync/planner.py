@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from glancesync.image import COMPARED_ATTRIBUTES, Image, NewImage
+from glancesync.image import COMPARED_ATTRIBUTES, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import TargetSettings
 
 ANY = "any"
@@ -151,11 +151,14 @@ def select_master_images(
     master_images: Iterable[Image], master_project_id: str
 ) -> tuple[tuple[Image, ...], tuple[str, ...]]:
     """The master images considered (§3): active, named, the master project's or unowned,
-    with a unique name. Returns them and the warnings."""
+    with a unique name, and not an unfinished upload of ours. Returns them and the warnings."""
     considered = [
         image
         for image in master_images
-        if image.status == "active" and image.name and _owned_by(image, master_project_id)
+        if image.status == "active"
+        and image.name
+        and UPLOAD_MARKER not in image.properties
+        and _owned_by(image, master_project_id)
     ]
     counts = Counter(image.name for image in considered)
     duplicated = sorted(name for name, count in counts.items() if count > 1)
@@ -320,7 +323,9 @@ def _synced_properties(
     return {
         key: value
         for key, value in properties.items()
-        if key not in REFERENCE_PROPERTIES and (not metadata_set or key in metadata_set)
+        if key not in REFERENCE_PROPERTIES
+        and key != UPLOAD_MARKER
+        and (not metadata_set or key in metadata_set)
     }
 
 

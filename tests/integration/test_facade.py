@@ -12,7 +12,7 @@ from glance_helpers import Cloud, KiB, md5, payload, settings
 from glancesync.cli import main
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
 from glancesync.glance import GLANCE_CORE_FIELDS, Target, image_from_record
-from glancesync.image import NewImage
+from glancesync.image import UPLOAD_MARKER, NewImage
 
 pytestmark = pytest.mark.integration
 
@@ -105,6 +105,9 @@ def test_image_round_trip_through_the_facade(clean_cloud) -> None:
     uploaded = region.get_image(created.id)
     assert (uploaded.status, uploaded.size, uploaded.checksum) == ("active", len(data), md5(data))
     assert b"".join(region.download(created.id, chunk_size=16 * KiB)) == data
+    assert UPLOAD_MARKER in uploaded.properties  # until the bytes are verified
+    uploaded = region.finish_upload(uploaded, protected=False)
+    assert UPLOAD_MARKER not in uploaded.properties
 
     updated = region.update_image(uploaded, {"min_ram": 512}, {"old": "b", "new": "c"}, ["gone"])
     assert updated.properties == {"keep": "1", "old": "b", "new": "c"}

@@ -28,8 +28,8 @@ from glance_helpers import Cloud, KiB, md5, payload, settings
 
 from glancesync.cli import main
 from glancesync.errors import RegionError
-from glancesync.glance import UPLOAD_MARKER, Target
-from glancesync.image import NewImage
+from glancesync.glance import Target
+from glancesync.image import UPLOAD_MARKER, NewImage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the shared proxy
 from faultproxy import FaultProxy, proxied_region  # noqa: E402
