@@ -153,6 +153,10 @@ def _visit_in_parallel(
         for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
             outcomes[ref] = outcome
             LOG.info("%s", outcome.report.summary_line(options.mode is not Mode.SYNC))
+        # Let the idle children end by themselves: the pool's exit would terminate them with
+        # SIGTERM, and a child killed while it holds the task queue's lock hangs its siblings.
+        pool.close()
+        pool.join()
     for job in jobs:
         for line in outcomes[job.ref].lines:
             print(line, file=out)
