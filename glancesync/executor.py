@@ -19,7 +19,7 @@ from glancesync.glance import RegionGlance
 from glancesync.image import Image
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
 from glancesync.report import RegionReport, human_size
-from glancesync.transfer import CHUNK_SIZE, IntegrityError, TransferError
+from glancesync.transfer import IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class Executor:
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
         """Create, stream the master's bytes into, and verify the regional copy of `master`."""
         new = self.region.create_image(_new_image(spec, uploaded_ids))
-        fetch = partial(self.master.download, master.id, CHUNK_SIZE)
+        fetch = partial(self.master.download, master.id)
         try:
             with master_stream(self.cache, master, fetch) as stream:
                 self.region.upload(new.id, stream, master.size)

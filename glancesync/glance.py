@@ -47,13 +47,13 @@ from glancesync import __version__
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
 from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import TargetSettings
+from glancesync.transfer import CHUNK_SIZE
 
 LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 IMAGE_SERVICE = "image"
 LIST_PAGE_SIZE = 1000  # Glance's default api_limit_max: fewest pages
-CHUNK_SIZE = 1024 * 1024
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included

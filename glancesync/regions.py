@@ -6,9 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from glancesync.errors import ConfigError
-from glancesync.settings import Settings
-
-MASTER = "master"
+from glancesync.settings import MASTER, Settings
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,8 @@ def without(record: dict, *keys: str) -> dict:
 # --- dry run
 
 
-def arrange_every_pending_status(cloud: Cloud) -> tuple[str, ...]:
-    """Master images whose copies in Lisbon and Paris are in every pending state; returns the
-    `--config` overrides (replace, rename) the scenario needs."""
+def put_ami_trio(cloud: Cloud, **machine_properties: str) -> None:
+    """A kernel (1 KiB), a ramdisk (2 KiB) and the AMI image "machine" (3 KiB) using them."""
     kernel = put_master(cloud, "kernel", 1 * KiB, disk_format="aki")
     ramdisk = put_master(cloud, "ramdisk", 2 * KiB, disk_format="ari")
     put_master(
@@ -62,7 +61,14 @@ def arrange_every_pending_status(cloud: Cloud) -> tuple[str, ...]:
         disk_format="ami",
         kernel_id=kernel["id"],
         ramdisk_id=ramdisk["id"],
+        **machine_properties,
     )
+
+
+def arrange_every_pending_status(cloud: Cloud) -> tuple[str, ...]:
+    """Master images whose copies in Lisbon and Paris are in every pending state; returns the
+    `--config` overrides (replace, rename) the scenario needs."""
+    put_ami_trio(cloud)
     put_master(cloud, "fresh", 4 * KiB)
     put_master(cloud, "meta", 5 * KiB, type="new")
     put_master(cloud, "swap", 6 * KiB)
@@ -186,18 +192,7 @@ def test_rename_keeps_every_property_of_the_old_image(cloud: Cloud) -> None:
 
 
 def test_empty_metadata_set_brings_every_property_in_line(cloud: Cloud) -> None:
-    kernel = put_master(cloud, "kernel", 1 * KiB, disk_format="aki")
-    ramdisk = put_master(cloud, "ramdisk", 2 * KiB, disk_format="ari")
-    put_master(
-        cloud,
-        "machine",
-        3 * KiB,
-        disk_format="ami",
-        kernel_id=kernel["id"],
-        ramdisk_id=ramdisk["id"],
-        type="new",
-        extra="m",
-    )
+    put_ami_trio(cloud, type="new", extra="m")
     regional_kernel = cloud.put("Lisbon", "kernel", payload("kernel", 1 * KiB), disk_format="aki")
     regional_ramdisk = cloud.put(
         "Lisbon", "ramdisk", payload("ramdisk", 2 * KiB), disk_format="ari"
