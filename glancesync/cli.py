@@ -16,9 +16,10 @@ from glancesync import __version__
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, GlanceSyncError, Interrupted
 from glancesync.lock import default_lock_file, run_lock
 from glancesync.metrics import write_metrics
+from glancesync.progress import Progress, progress_for
 from glancesync.regions import check_region_arguments
 from glancesync.report import Report
-from glancesync.runner import Mode, RunOptions, run
+from glancesync.runner import Mode, OutputFormat, RunOptions, run
 from glancesync.settings import Settings, find_config_file, load_settings
 
 LOG = logging.getLogger("glancesync")
@@ -93,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="runs",
         help="where --parallel creates its run directory of per-region logs",
     )
+    parser.add_argument(
+        "--format",
+        dest="output_format",
+        choices=[choice.value for choice in OutputFormat],
+        default=OutputFormat.TEXT.value,
+        help="stdout as text (CSV for --show-status), or one JSON object per line",
+    )
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="append the run's log, with times, to PATH (INFO, DEBUG with -v; -q spares it)",
+    )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument(
         "-v",
@@ -119,16 +132,26 @@ class PlainInfoFormatter(logging.Formatter):
         return text if record.levelno == logging.INFO else f"{record.levelname}: {text}"
 
 
-def configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(PlainInfoFormatter())
+FILE_LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
+
+
+def configure_logging(verbose: int, quiet: bool, log_file: str | None = None) -> None:
+    """stderr at the asked level (-q: warnings only); the --log-file at INFO, DEBUG with -v.
+    Other libraries log warnings only, unless -vv. Raises OSError if log_file cannot be opened."""
+    detail = logging.DEBUG if verbose else logging.INFO
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(PlainInfoFormatter())
+    console.setLevel(logging.WARNING if quiet else detail)
+    handlers: list[logging.Handler] = [console]
+    if log_file:
+        to_file = logging.FileHandler(log_file, encoding="utf-8")
+        to_file.setFormatter(logging.Formatter(FILE_LOG_FORMAT))
+        to_file.setLevel(detail)
+        handlers.append(to_file)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    LOG.setLevel(level)
-    if verbose > 1:
-        root.setLevel(logging.DEBUG)
+    root.handlers[:] = handlers
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    LOG.setLevel(min(handler.level for handler in handlers))
 
 
 @contextmanager
@@ -171,8 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # a usage error (2), or --help and --version (0)
         return int(exit_.code or 0)
-    configure_logging(args.verbose, args.quiet)
-    status, report = run_command(args)
+    try:
+        configure_logging(args.verbose, args.quiet, args.log_file)
+    except OSError as error:
+        LOG.error("cannot open the log file %s: %s", args.log_file, error.strerror)
+        return EXIT_CONFIG
+    progress = progress_for(args.quiet)
+    with progress.logging():
+        status, report = run_command(args, progress)
     if args.metrics_file:
         try:
             write_metrics(args.metrics_file, report)
@@ -182,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def run_command(args: argparse.Namespace) -> tuple[int, Report]:
+def run_command(args: argparse.Namespace, progress: Progress) -> tuple[int, Report]:
     """Load, lock and run; every failure becomes one error line and an exit status."""
     report = Report()
     with signals_interrupt():
@@ -195,9 +224,10 @@ def run_command(args: argparse.Namespace) -> tuple[int, Report]:
                 parallel=args.parallel,
                 backup_dir=args.backup_dir,
                 run_dir=args.run_dir,
+                output_format=OutputFormat(args.output_format),
             )
             with lock_for(settings, args.mode):
-                report = run(settings, options, args.regions, sys.stdout)
+                report = run(settings, options, args.regions, sys.stdout, progress)
             return report.exit_status, report
         except GlanceSyncError as error:
             LOG.error("%s", error)

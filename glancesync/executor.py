@@ -18,12 +18,15 @@ from glancesync.errors import GlanceSyncError, ImageError
 from glancesync.glance import RegionGlance
 from glancesync.image import Image
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
-from glancesync.report import RegionReport, human_size
+from glancesync.progress import Progress
+from glancesync.report import ItemOutcome, Record, RegionReport, Result, human_size
 from glancesync.transfer import IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
 
-Emit = Callable[[str], None]
+# Receives each outcome (an image's, a region's), with its line for the text output (or None).
+Emit = Callable[[Record, str | None], None]
+LEFTOVER_ACTION = "delete_leftover"
 
 _METADATA_ACTIONS = (Action.UPDATE_METADATA, Action.OBSOLETE)
 _UPLOAD_ACTIONS = (Action.UPLOAD, Action.REPLACE, Action.RENAME)
@@ -43,6 +46,18 @@ def execution_order(plan: RegionPlan) -> list[PlanItem]:
     metadata = [item for item in ready if item.action in _METADATA_ACTIONS]
     uploads = [item for item in ready if item.action in _UPLOAD_ACTIONS]
     return metadata + uploads + waiting
+
+
+def upload_size(item: PlanItem) -> int:
+    """The bytes an item's action uploads: the master's size for an upload, else nothing."""
+    return (item.master.size or 0) if item.action in _UPLOAD_ACTIONS else 0
+
+
+def outcome_of(
+    region: str, item: PlanItem, result: Result, uploaded: int = 0, error: str | None = None
+) -> ItemOutcome:
+    status, action = item.status.value, item.action.value
+    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result)
 
 
 def describe(item: PlanItem, dry_run: bool) -> str:
@@ -65,48 +80,99 @@ class Executor:
         dry_run: bool,
         emit: Emit,
         cache: MasterCache | None = None,
+        progress: Progress | None = None,
     ):
         self.master = master
         self.region = region
         self.dry_run = dry_run
         self.emit = emit
         self.cache = cache
+        self.progress = progress or Progress()
 
     def apply(
         self, plan: RegionPlan, regional_images: Iterable[Image], leftovers: Iterable[Image] = ()
     ) -> RegionReport:
+        """Carry out the plan (or say what it would do); each image's outcome is emitted."""
         report = RegionReport(region=plan.region)
         report.statuses.update(item.status.value for item in plan.items)
         started = time.monotonic()
-        uploaded_ids: dict[str, str] = {}
-        taken_names = {image.name for image in regional_images}
-        try:
-            self._remove_leftovers(plan.region, leftovers)
-            for item in execution_order(plan):
-                if not self.dry_run:
-                    report.bytes_uploaded += self._apply_item(item, uploaded_ids, taken_names)
-                report.actions_done += 1
-                self.emit(f"{plan.region}: {describe(item, self.dry_run)}")
-        except GlanceSyncError as error:
-            report.failure = str(error)
-            self.emit(f"{plan.region}: FAILED {error}")
+        order = execution_order(plan)
+        self._remove_leftovers(plan.region, leftovers)
+        self._apply_in_order(plan.region, order, {image.name for image in regional_images}, report)
+        scheduled = {id(item) for item in order}
+        for item in plan.items:
+            if id(item) not in scheduled:
+                self._tell(plan.region, item, Result.NONE)
         report.seconds = time.monotonic() - started
         return report
+
+    def _apply_in_order(
+        self, region: str, order: list[PlanItem], taken_names: set[str], report: RegionReport
+    ) -> None:
+        """The actions one after the other; the first failure skips the rest of the region."""
+        uploaded_ids: dict[str, str] = {}
+        with self.progress.counter(region, len(order), "action") as advance:
+            for index, item in enumerate(order):
+                try:
+                    uploaded = self._carry_out(item, uploaded_ids, taken_names)
+                except GlanceSyncError as error:
+                    report.failure = str(error)
+                    self._tell(
+                        region,
+                        item,
+                        Result.FAILED,
+                        error=report.failure,
+                        text=f"{region}: FAILED {error}",
+                    )
+                    skipped = f"not attempted after the failure of {item.master.name}"
+                    for later in order[index + 1 :]:
+                        self._tell(region, later, Result.SKIPPED, error=skipped)
+                    return
+                if not self.dry_run:
+                    report.bytes_uploaded += uploaded
+                report.actions_done += 1
+                result = Result.PLANNED if self.dry_run else Result.DONE
+                text = f"{region}: {describe(item, self.dry_run)}"
+                self._tell(region, item, result, uploaded, text=text)
+                advance(1)
+
+    def _carry_out(
+        self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]
+    ) -> int:
+        """Bytes the item uploads: in a dry run, what it would upload."""
+        if self.dry_run:
+            return upload_size(item)
+        return self._apply_item(item, uploaded_ids, taken_names)
+
+    def _tell(
+        self,
+        region: str,
+        item: PlanItem,
+        result: Result,
+        uploaded: int = 0,
+        error: str | None = None,
+        text: str | None = None,
+    ) -> None:
+        self.emit(outcome_of(region, item, result, uploaded, error), text)
 
     def _remove_leftovers(self, region: str, leftovers: Iterable[Image]) -> None:
         """Delete what interrupted uploads of ours left (they bear the upload marker)."""
         for image in leftovers:
+            error = None
             if not self.dry_run:
                 try:
                     self.region.delete_image(image.id)
-                except GlanceSyncError as error:
-                    LOG.warning("%s: could not delete leftover %s: %s", region, image.id, error)
-                    continue
+                except GlanceSyncError as failure:
+                    LOG.warning("%s: could not delete leftover %s: %s", region, image.id, failure)
+                    error = str(failure)
             verb = "would delete" if self.dry_run else "deleted"
-            self.emit(
+            text = (
                 f"{region}: {verb} leftover {image.name} ({image.id}, {image.status})"
                 " of an interrupted upload"
             )
+            result = Result.FAILED if error else Result.PLANNED if self.dry_run else Result.DONE
+            outcome = ItemOutcome(region, image.name, None, LEFTOVER_ACTION, 0, error, result)
+            self.emit(outcome, None if error else text)
 
     def _apply_item(
         self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]
@@ -156,8 +222,12 @@ class Executor:
         new = self.region.create_image(_new_image(spec, uploaded_ids))
         fetch = partial(self.master.download, master.id)
         try:
-            with master_stream(self.cache, master, fetch) as stream:
-                self.region.upload(new.id, stream, master.size)
+            label = f"{self.region.full_name}: {master.name}"
+            with (
+                master_stream(self.cache, master, fetch) as stream,
+                self.progress.track(stream, label, master.size) as counted,
+            ):
+                self.region.upload(new.id, counted, master.size)
             verified = self._verified(new.id, master)
             # Only now: a protected image could not be discarded, a marked one is a leftover.
             return self.region.finish_upload(verified, spec.protected)

@@ -94,15 +94,13 @@ def choose_regions(
     return RegionChoice(tuple(chosen), tuple(unknown))
 
 
-def show_regions_line(settings: Settings, catalogs: Mapping[str, Sequence[str]]) -> str:
-    """`--show-regions`: the default regions, then `T:R` of the other targets (§7)."""
-    names = [ref.full_name for ref in default_regions(settings, catalogs)]
+def shown_regions(settings: Settings, catalogs: Mapping[str, Sequence[str]]) -> list[RegionRef]:
+    """`--show-regions`: the default regions, then the regions of the other targets (§7)."""
+    refs = default_regions(settings, catalogs)
     for target in settings.targets:
         if target != MASTER:
-            names.extend(
-                ref.full_name for ref in target_regions(target, settings, catalogs[target])
-            )
-    return " ".join(names)
+            refs.extend(target_regions(target, settings, catalogs[target]))
+    return refs
 
 
 def targets_needed(arguments: Sequence[str], settings: Settings) -> list[str]:

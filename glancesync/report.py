@@ -2,10 +2,61 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import Enum
 
 from glancesync.errors import EXIT_FAILURE, EXIT_OK
+
+
+class Result(str, Enum):
+    """What became of an image's action in this run."""
+
+    NONE = "none"  # nothing to do
+    PLANNED = "planned"  # --show-status and --dry-run: what a sync would do
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not attempted: an earlier image of the region failed
+
+
+class Record:
+    """A dataclass that `--format json` prints as one object per line."""
+
+    def json_line(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class ShownRegion(Record):
+    """A region that `--show-regions` lists."""
+
+    region: str
+    target: str
+
+
+@dataclass(frozen=True)
+class RegionBackup(Record):
+    """The CSV that `--make-backup` wrote for a region."""
+
+    region: str
+    backup: str
+
+
+@dataclass(frozen=True)
+class ItemOutcome(Record):
+    """One image of one region in this run: a line of `--format json`.
+
+    `image` is None for a region that failed as a whole; `status` is None for a leftover of an
+    interrupted upload. `bytes` is what the action uploads (would upload, in a dry run)."""
+
+    region: str
+    image: str | None
+    status: str | None
+    action: str
+    bytes: int
+    error: str | None
+    result: Result
 
 
 @dataclass

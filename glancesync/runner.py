@@ -8,7 +8,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -17,19 +17,28 @@ from typing import TextIO
 
 from glancesync.cache import MasterCache, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
-from glancesync.executor import Executor
+from glancesync.executor import Emit, Executor, outcome_of, upload_size
 from glancesync.glance import RegionGlance, Targets
 from glancesync.image import Image
-from glancesync.planner import RegionPlan, plan_region, select_master_images
+from glancesync.planner import Action, RegionPlan, plan_region, select_master_images
+from glancesync.progress import Progress
 from glancesync.regions import (
     MASTER,
     RegionRef,
     check_region_arguments,
     choose_regions,
-    show_regions_line,
+    shown_regions,
     targets_needed,
 )
-from glancesync.report import RegionReport, Report
+from glancesync.report import (
+    ItemOutcome,
+    Record,
+    RegionBackup,
+    RegionReport,
+    Report,
+    Result,
+    ShownRegion,
+)
 from glancesync.settings import Settings
 
 LOG = logging.getLogger("glancesync")
@@ -43,20 +52,26 @@ class Mode(Enum):
     MAKE_BACKUP = "make-backup"
 
 
+class OutputFormat(str, Enum):
+    TEXT = "text"  # §7: CSV for --show-status, a line per action
+    JSON = "json"  # one object per line: a Record
+
+
 @dataclass(frozen=True)
 class RunOptions:
     mode: Mode = Mode.SYNC
     parallel: bool = False
     backup_dir: str = "."
     run_dir: str = "runs"
+    output_format: OutputFormat = OutputFormat.TEXT
 
 
 @dataclass
 class RegionOutcome:
-    """A visited region: its report and the lines it prints on stdout (CSV, actions)."""
+    """A visited region: its report, and under --parallel what it prints (sent to the parent)."""
 
     report: RegionReport
-    lines: list[str] = field(default_factory=list)
+    records: list[tuple[Record, str | None]] = field(default_factory=list)  # --parallel only
 
 
 @dataclass(frozen=True)
@@ -72,8 +87,17 @@ class RegionJob:
     cache: MasterCache | None = None  # the run's cache of master bytes (sync only)
 
 
-def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: TextIO) -> Report:
-    """Carry out one invocation; returns the report that owns the exit status."""
+def run(
+    settings: Settings,
+    options: RunOptions,
+    arguments: Sequence[str],
+    out: TextIO,
+    progress: Progress | None = None,
+) -> Report:
+    """Carry out one invocation; returns the report that owns the exit status. `progress`
+    draws on a terminal (sync only)."""
+    progress = progress or Progress()
+    emit = outcome_printer(options.output_format, lambda line: progress.write(line, out))
     check_region_arguments(arguments, settings)
     wanted = (
         list(settings.targets)
@@ -84,7 +108,7 @@ def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: 
     catalogs = {name: targets[name].regions for name in wanted}
     report = Report(dry_run=options.mode is not Mode.SYNC)
     if options.mode is Mode.SHOW_REGIONS:
-        print(show_regions_line(settings, catalogs), file=out)
+        _show_regions(shown_regions(settings, catalogs), options.output_format, out)
         return report
     master = targets[MASTER]
     if settings.main.master_region not in catalogs[MASTER]:
@@ -102,20 +126,48 @@ def run(settings: Settings, options: RunOptions, arguments: Sequence[str], out: 
     for warning in warnings:
         LOG.warning("%s: %s", settings.main.master_region, warning)
     backup_dir = (
-        _backup_directory(options, settings, listing) if options.mode is Mode.MAKE_BACKUP else None
+        _backup_directory(options, settings, listing, emit)
+        if options.mode is Mode.MAKE_BACKUP
+        else None
     )
     jobs = [
         RegionJob(settings, ref, tuple(selected), options, backup_dir) for ref in choice.regions
     ]
-    visit = _visit_in_parallel if options.parallel else _visit_in_turn
+    if options.mode is not Mode.SYNC:
+        progress = Progress()  # only uploads and their regions are worth a bar
     with _cache_for(jobs, settings) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
-        for outcome in visit(jobs, targets, options, out):
+        if options.parallel:
+            outcomes = _visit_in_parallel(jobs, options.run_dir, progress, emit)
+        else:
+            outcomes = _visit_in_turn(jobs, targets, progress, emit)
+        for outcome in outcomes:
             report.add(outcome.report)
     if options.mode in (Mode.SYNC, Mode.DRY_RUN):
         for line in report.summary():
             LOG.info("%s", line)
     return report
+
+
+def outcome_printer(output_format: OutputFormat, write: Callable[[str], None]) -> Emit:
+    """What a run prints of each record: its text line (if it has one), or its JSON object."""
+
+    def emit(record: Record, text: str | None) -> None:
+        if output_format is OutputFormat.JSON:
+            write(record.json_line())
+        elif text is not None:
+            write(text)
+
+    return emit
+
+
+def _show_regions(refs: Sequence[RegionRef], output_format: OutputFormat, out: TextIO) -> None:
+    """The regions on one line (§7), or a JSON object each."""
+    if output_format is OutputFormat.JSON:
+        for ref in refs:
+            print(ShownRegion(ref.full_name, ref.target).json_line(), file=out)
+    else:
+        print(" ".join(ref.full_name for ref in refs), file=out)
 
 
 def _cache_for(
@@ -130,57 +182,70 @@ def _cache_for(
     return run_cache(main.cache_dir, main.cache_max_size if syncs else 0, stall_timeout)
 
 
-def _visit_in_turn(jobs: Sequence[RegionJob], targets: Targets, _options: RunOptions, out: TextIO):
+def _visit_in_turn(
+    jobs: Sequence[RegionJob], targets: Targets, progress: Progress, emit: Emit
+) -> Iterator[RegionOutcome]:
     """One region after the other, sharing one Keystone session per target."""
     for job in jobs:
-        yield visit_region(job, targets, emit=lambda line: print(line, file=out, flush=True))
+        yield visit_region(job, targets, emit, progress)
 
 
 def _visit_in_parallel(
-    jobs: Sequence[RegionJob], _targets: Targets, options: RunOptions, out: TextIO
-):
-    """Up to max_children regions at once; a line per region as it ends, output in region order."""
+    jobs: Sequence[RegionJob], run_dir: str, progress: Progress, emit: Emit
+) -> Iterator[RegionOutcome]:
+    """Up to max_children regions at once, each logging into its own file of a new run
+    directory; a summary line per region as it ends, output in region order. The children draw
+    no progress; a line counts the regions that ended."""
     if not jobs:
         return
-    run_dir = _new_directory(options.run_dir, "run")
+    run_dir = _new_directory(run_dir, "run")
     LOG.info("per-region logs in %s", run_dir)
     jobs = [
         replace(job, log_file=os.path.join(run_dir, f"{_file_name(job.ref)}.log")) for job in jobs
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(jobs[0].settings.main.max_children, len(jobs)))
-    with multiprocessing.Pool(processes=children) as pool:
+    dry_run = jobs[0].options.mode is not Mode.SYNC
+    with (
+        progress.counter("regions", len(jobs), "region") as advance,
+        multiprocessing.Pool(processes=children) as pool,
+    ):
         for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
             outcomes[ref] = outcome
-            LOG.info("%s", outcome.report.summary_line(options.mode is not Mode.SYNC))
+            LOG.info("%s", outcome.report.summary_line(dry_run))
+            advance(1)
         # Let the idle children end by themselves: the pool's exit would terminate them with
         # SIGTERM, and a child killed while it holds the task queue's lock hangs its siblings.
         pool.close()
         pool.join()
     for job in jobs:
-        for line in outcomes[job.ref].lines:
-            print(line, file=out)
+        for record, text in outcomes[job.ref].records:
+            emit(record, text)
         yield outcomes[job.ref]
 
 
 def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
-    """Child process: log the region into its own file, collect its output lines."""
+    """Child process: log the region into its own file (and the run's --log-file, inherited),
+    at least at INFO; collect what it prints for the parent."""
     handler = logging.FileHandler(job.log_file)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    lines: list[str] = []
+    inherited = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
+    root.handlers[:] = [*inherited, handler]
+    LOG.setLevel(min(LOG.getEffectiveLevel(), logging.INFO))
+    records: list[tuple[Record, str | None]] = []
 
-    def emit(line: str) -> None:
-        lines.append(line)
-        LOG.info("%s", line)
+    def emit(record: Record, text: str | None) -> None:
+        records.append((record, text))
+        if text is not None:
+            LOG.info("%s", text)
 
-    outcome = visit_region(job, Targets(job.settings.targets), emit)
-    outcome.lines = lines
+    outcome = visit_region(job, Targets(job.settings.targets), emit, Progress())
+    outcome.records = records
     return outcome, job.ref
 
 
-def visit_region(job: RegionJob, targets: Targets, emit: Callable[[str], None]) -> RegionOutcome:
+def visit_region(job: RegionJob, targets: Targets, emit: Emit, progress: Progress) -> RegionOutcome:
     """List, plan, and report or apply one region; any failure stays inside the region."""
     started = time.monotonic()
     full_name = job.ref.full_name
@@ -200,10 +265,14 @@ def visit_region(job: RegionJob, targets: Targets, emit: Callable[[str], None]) 
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
         master = targets[MASTER].region(job.settings.main.master_region)
-        return _carry_out(job, plan, master, region, regional_images, leftovers, emit)
+        return _carry_out(job, plan, master, region, regional_images, leftovers, emit, progress)
     except GlanceSyncError as error:
         LOG.error("%s", error)
         report = RegionReport(region=full_name, failure=str(error))
+        emit(
+            ItemOutcome(full_name, None, None, Action.NONE.value, 0, str(error), Result.FAILED),
+            None,
+        )
         report.seconds = time.monotonic() - started
         return RegionOutcome(report)
 
@@ -215,19 +284,30 @@ def _carry_out(
     region: RegionGlance,
     regional_images: list[Image],
     leftovers: list[Image],
-    emit: Callable[[str], None],
+    emit: Emit,
+    progress: Progress,
 ) -> RegionOutcome:
     mode = job.options.mode
     if mode is Mode.SHOW_STATUS:
         report = RegionReport(region=plan.region)
         report.statuses.update(item.status.value for item in plan.items)
         for item in plan.items:
-            emit(status_line(item.status.value, plan.region, item.master.name))
+            result = Result.NONE if item.action is Action.NONE else Result.PLANNED
+            outcome = outcome_of(plan.region, item, result, upload_size(item))
+            emit(outcome, status_line(item.status.value, plan.region, item.master.name))
         return RegionOutcome(report)
     if mode is Mode.MAKE_BACKUP:
-        _write_backup(job.backup_dir, plan.region, regional_images)
+        path = _write_backup(job.backup_dir, plan.region, regional_images)
+        emit(RegionBackup(plan.region, path), None)
         return RegionOutcome(RegionReport(region=plan.region))
-    executor = Executor(master, region, dry_run=mode is Mode.DRY_RUN, emit=emit, cache=job.cache)
+    executor = Executor(
+        master,
+        region,
+        dry_run=mode is Mode.DRY_RUN,
+        emit=emit,
+        cache=job.cache,
+        progress=progress,
+    )
     return RegionOutcome(executor.apply(plan, regional_images, leftovers))
 
 
@@ -242,21 +322,26 @@ def status_line(status: str, region: str, image: str) -> str:
 BACKUP_FIELDS = tuple(field.name for field in fields(Image) if field.name != "region")
 
 
-def _backup_directory(options: RunOptions, settings: Settings, master_images: list[Image]) -> str:
+def _backup_directory(
+    options: RunOptions, settings: Settings, master_images: list[Image], emit: Emit
+) -> str:
     directory = _new_directory(options.backup_dir, "backup")
-    _write_backup(directory, settings.main.master_region, master_images)
+    master_region = settings.main.master_region
+    emit(RegionBackup(master_region, _write_backup(directory, master_region, master_images)), None)
     LOG.info("backup in %s", directory)
     return directory
 
 
-def _write_backup(directory: str, region: str, images: Sequence[Image]) -> None:
-    """One CSV per region: a row per image, properties as a sorted key=value list."""
+def _write_backup(directory: str, region: str, images: Sequence[Image]) -> str:
+    """One CSV per region (its path returned): a row per image, properties as a sorted
+    key=value list."""
     path = os.path.join(directory, f"{region.replace(':', '_')}.csv")
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(BACKUP_FIELDS)
         for image in sorted(images, key=lambda i: (i.name, i.id)):
             writer.writerow(_backup_row(image))
+    return path
 
 
 def _backup_row(image: Image) -> list[object]:

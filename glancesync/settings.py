@@ -279,6 +279,19 @@ _MASTER_ENVIRONMENT = {
 }
 
 
+def known_keys() -> dict[str, frozenset[str]]:
+    """The keys the loader knows, for the documentation and the tests that keep it true:
+    "main" (valid in [main]), "target" (valid in [DEFAULT] and every target section), "alias"
+    (ancestor spellings read as a target key) and "retired" (ancestor keys ignored with a
+    warning)."""
+    return {
+        "main": _MAIN_KEYS,
+        "target": _TARGET_KEYS,
+        "alias": frozenset(_ALIASES),
+        "retired": frozenset(_RETIRED),
+    }
+
+
 # --- raw values, with where they were written
 
 

@@ -34,6 +34,13 @@ _REQUEST_LINE = re.compile(
 _CARRY = 4096  # bytes of a line kept to find a request line split between two reads
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class FaultProxy:
     """A counting, fault-injecting TCP proxy in front of 127.0.0.1:upstream_port."""
 

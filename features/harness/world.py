@@ -27,6 +27,7 @@ from harness.images import (
 
 GLANCESYNC = str(Path(sys.executable).with_name("glancesync"))
 RUN_TIMEOUT = 120
+TERMINAL_COLUMNS = 120
 # The scenario's own run lock: runs of other test sessions on this machine do not collide.
 LOCK_FILE = "glancesync.lock"
 Snapshot = dict[str, dict[str, Record]]  # region -> image UUID -> record
@@ -115,14 +116,21 @@ class World:
 
     # --- running
 
-    def run(self, arguments: str, openrc: str | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self, arguments: str, openrc: str | None = None, terminal: bool = False
+    ) -> subprocess.CompletedProcess:
         """glancesync ARGUMENTS with the scenario settings, and the cloud's configuration file
-        or, with `openrc`, no file but the OS_* variables of that account."""
+        or, with `openrc`, no file but the OS_* variables of that account. In a `terminal`,
+        the run's stdout and stderr are a pseudo-terminal of `script`, whose typescript (what
+        the terminal showed, both streams) becomes the result's stdout."""
         config = [] if openrc else ["--config-file", str(self.config_file())]
         argv = [
             GLANCESYNC, *config, *shlex.split(arguments),
             "--config", f"main.lock_file={self.lock_file}", *self.settings,
         ]
+        if terminal:
+            shown = f"stty cols {TERMINAL_COLUMNS} rows 40; exec {shlex.join(argv)}"
+            argv = ["script", "--quiet", "--return", "--flush", "--command", shown, "/dev/null"]
         self.before = self.snapshot()
         self.dirs_before = {path for path in self.workdir.rglob("*") if path.is_dir()}
         self.result = _run(argv, self.workdir, self.cloud.cli_environment(openrc))

@@ -13,6 +13,11 @@ def step_run_openrc(context: Context, account: str, arguments: str = "") -> None
     context.world.run(arguments, openrc=account)
 
 
+@when("I run glancesync {arguments} in a terminal")
+def step_run_in_terminal(context: Context, arguments: str) -> None:
+    context.world.run(arguments, terminal=True)
+
+
 @given("I run glancesync")
 @given("I run glancesync {arguments}")
 @when("I run glancesync")

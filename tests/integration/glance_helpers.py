@@ -21,6 +21,7 @@ from typing import Any
 from glanceclient import Client
 from keystoneauth1.session import Session
 
+from glancesync.cli import main
 from glancesync.runner import Mode, RunOptions, run
 from glancesync.settings import Settings, load_settings
 
@@ -199,3 +200,18 @@ def sync(
     options = RunOptions(mode=mode, parallel=parallel, run_dir=str(run_dir or "runs"))
     report = run(settings(local_cloud, *overrides), options, regions, out)
     return Outcome(report.exit_status, out.getvalue().splitlines())
+
+
+def cli(local_cloud, tmp_path: Path, capsys, *arguments: str) -> tuple[int, list[str], list[str]]:
+    """glancesync ARGUMENTS in-process: (exit status, stdout lines, stderr lines). Arguments
+    with `=` are --config overrides; the run lock is a file of tmp_path."""
+    status = main(cli_arguments(local_cloud, tmp_path, *arguments))
+    out, err = capsys.readouterr()
+    return status, out.splitlines(), err.splitlines()
+
+
+def cli_arguments(local_cloud, tmp_path: Path, *arguments: str) -> list[str]:
+    regions = [a for a in arguments if "=" not in a]
+    overrides = [a for a in arguments if "=" in a]
+    return ["--config-file", str(local_cloud.conf), *regions,
+            "--config", f"lock_file={tmp_path / 'lock'}", *overrides]  # fmt: skip

@@ -9,17 +9,14 @@ check the proxy itself against a small HTTP server of their own.
 from __future__ import annotations
 
 import http.server
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from faultproxy import FaultProxy, proxied_region
 from glance_helpers import Cloud, md5, payload, sync
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the shared proxy
-from faultproxy import FaultProxy, proxied_region  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

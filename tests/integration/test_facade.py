@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 
 import pytest
+from faultproxy import closed_port
 from glance_helpers import Cloud, KiB, md5, payload, settings
 
 from glancesync.cli import main
@@ -21,13 +21,6 @@ CATALOGS = {"master": ("Madrid", "Lisbon", "Paris"), "other": ("Berlin", "Rome")
 
 def target(local_cloud, name: str = "master", *overrides: str) -> Target:
     return Target(settings(local_cloud, *overrides).targets[name])
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGS))

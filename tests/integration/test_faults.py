@@ -13,7 +13,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,15 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from glance_helpers import Cloud, KiB, md5, payload, settings
+from faultproxy import FaultProxy, closed_port, proxied_region
+from glance_helpers import Cloud, KiB, cli, cli_arguments, md5, payload, settings
 
-from glancesync.cli import main
 from glancesync.errors import RegionError
 from glancesync.glance import Target
 from glancesync.image import UPLOAD_MARKER, NewImage
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the shared proxy
-from faultproxy import FaultProxy, proxied_region  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -83,12 +79,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def wait_for(
     condition: Callable[[], Any], what: str, timeout: float = 60, poll: float = 0.05
 ) -> Any:
@@ -99,20 +89,6 @@ def wait_for(
             return value
         time.sleep(poll)
     pytest.fail(f"timed out waiting for {what}")
-
-
-def cli(local_cloud, tmp_path: Path, capsys, *arguments: str) -> tuple[int, list[str], list[str]]:
-    """glancesync ARGUMENTS in-process: (exit status, stdout lines, stderr lines)."""
-    status = main(cli_arguments(local_cloud, tmp_path, *arguments))
-    out, err = capsys.readouterr()
-    return status, out.splitlines(), err.splitlines()
-
-
-def cli_arguments(local_cloud, tmp_path: Path, *arguments: str) -> list[str]:
-    regions = [a for a in arguments if "=" not in a]
-    overrides = [a for a in arguments if "=" in a]
-    return ["--config-file", str(local_cloud.conf), *regions,
-            "--config", f"lock_file={tmp_path / 'lock'}", *overrides]  # fmt: skip
 
 
 def errors(lines: list[str]) -> list[str]:

@@ -9,11 +9,11 @@ fail with "cannot connect" and exit status 1 instead.
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from faultproxy import closed_port
 
 from glancesync.cli import main
 from glancesync.errors import EXIT_CONFIG
@@ -223,12 +223,6 @@ CASES = [
         arguments=("--config", "lock_file={tmp}/no/such/dir/lock"),
     ),
 ]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

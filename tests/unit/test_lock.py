@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from faultproxy import closed_port
 
 from glancesync.cli import main
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_LOCKED, ConfigError, LockHeld
@@ -84,12 +84,6 @@ def test_the_default_lock_file_is_per_user_and_created_with_its_directory(
 
 
 # --- the command line: which modes take the lock
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 
 from glancesync.errors import ConfigError
-from glancesync.regions import RegionRef, check_region_arguments, choose_regions, show_regions_line
+from glancesync.regions import RegionRef, check_region_arguments, choose_regions, shown_regions
 from glancesync.settings import MainSettings, Settings, TargetSettings
 
 CATALOGS = {"master": ("Madrid", "Lisbon", "Paris", "Oslo"), "other": ("Berlin", "Rome")}
@@ -80,5 +80,6 @@ def test_bad_region_arguments_are_usage_errors(arguments, message):
 
 
 def test_show_regions_lists_default_regions_then_other_targets():
-    line = show_regions_line(settings(preferable=["Paris"]), CATALOGS)
-    assert line == "Paris Lisbon Oslo other:Berlin other:Rome"
+    refs = shown_regions(settings(preferable=["Paris"]), CATALOGS)
+    names = [ref.full_name for ref in refs]
+    assert names == ["Paris", "Lisbon", "Oslo", "other:Berlin", "other:Rome"]

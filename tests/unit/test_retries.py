@@ -6,6 +6,7 @@ import socket
 
 import pytest
 import requests
+from faultproxy import closed_port
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ksa_session
 
@@ -136,12 +137,6 @@ def test_an_error_answer_is_one_plain_line() -> None:
     assert failure.retry_after == 7
     json_body = b'{"error": {"message": "busy", "code": 503}}'
     assert response_failure(response(503, json_body)).cause == "HTTP 503 Service Unavailable: busy"
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_refused_connection_is_transient_and_named_briefly() -> None:

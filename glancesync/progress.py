@@ -1,0 +1,95 @@
+"""Progress on a terminal: a bar per upload and a line per region, drawn by tqdm on stderr.
+
+`Progress` draws nothing (cron, pipes, -q, --parallel children): streams pass through as they
+are and lines are printed plainly. `TerminalProgress` draws; lines printed and logged while a
+bar is on the screen go through tqdm so that they do not tear it. tqdm was picked over rich by
+measured overhead (bench/progress.py, bench/README.md) and is imported only when drawing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import IO, TextIO
+
+Advance = Callable[[int], None]
+
+
+def _ignore(_count: int) -> None:
+    """An advance that draws nothing."""
+
+
+class Progress:
+    """No progress drawn: the default when stdout or stderr is not a terminal, or with -q."""
+
+    def write(self, line: str, file: TextIO) -> None:
+        print(line, file=file, flush=True)
+
+    def counter(self, label: str, total: int, unit: str) -> AbstractContextManager[Advance]:
+        """A line counting `total` units of work (a region's actions, the regions of a run)."""
+        return nullcontext(_ignore)
+
+    def track(
+        self, stream: IO[bytes], label: str, size: int | None
+    ) -> AbstractContextManager[IO[bytes]]:
+        """The stream to read an upload's bytes from, counted on a bar while they flow."""
+        return nullcontext(stream)
+
+    def logging(self) -> AbstractContextManager[None]:
+        """While it lasts, log records do not tear the bars."""
+        return nullcontext()
+
+
+class TerminalProgress(Progress):
+    """Bars on `file` (stderr): one per upload, removed when it ends, and a line per counter."""
+
+    def __init__(self, file: TextIO = sys.stderr):
+        from tqdm import tqdm  # only runs on a terminal pay for the import
+
+        self._tqdm = tqdm
+        self._file = file
+
+    def write(self, line: str, file: TextIO) -> None:
+        self._tqdm.write(line, file=file)
+        file.flush()
+
+    @contextmanager
+    def counter(self, label: str, total: int, unit: str) -> Iterator[Advance]:
+        with self._bar(label, total, unit=unit, leave=True) as bar:
+            yield bar.update
+
+    @contextmanager
+    def track(self, stream: IO[bytes], label: str, size: int | None) -> Iterator[IO[bytes]]:
+        bar_options = {"unit": "B", "unit_scale": True, "unit_divisor": 1024, "leave": False}
+        with self._bar(label, size, **bar_options) as bar:
+            yield _Counted(stream, bar.update)
+
+    def logging(self) -> AbstractContextManager[None]:
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        return logging_redirect_tqdm(loggers=[logging.getLogger()])
+
+    def _bar(self, label: str, total: int | None, **options: object):
+        return self._tqdm(total=total, desc=label, file=self._file, dynamic_ncols=True, **options)
+
+
+class _Counted:
+    """A readable stream whose reads advance a bar by the bytes they return."""
+
+    def __init__(self, stream: IO[bytes], advance: Advance):
+        self._stream = stream
+        self._advance = advance
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._advance(len(data))
+        return data
+
+
+def progress_for(quiet: bool, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> Progress:
+    """Bars only for a person watching: both streams on a terminal and no -q."""
+    if quiet or not (stdout.isatty() and stderr.isatty()):
+        return Progress()
+    return TerminalProgress(stderr)
