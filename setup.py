@@ -16,6 +16,7 @@ setup(
             "pytest>=7",
             "behave>=1.2.6",
             "ruff",
+            "docutils",
             "python-glanceclient>=4.0",
             "python-keystoneclient>=5.0",
         ]

@@ -13,13 +13,19 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NoReturn
 
 from glancesync import __version__
-from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, GlanceSyncError, Interrupted
+from glancesync.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    EXIT_LOCKED,
+    GlanceSyncError,
+    Interrupted,
+)
 from glancesync.lock import default_lock_file, run_lock
 from glancesync.metrics import write_metrics
 from glancesync.progress import Progress, progress_for
 from glancesync.regions import check_region_arguments
 from glancesync.report import Report
-from glancesync.runner import Mode, OutputFormat, RunOptions, run
+from glancesync.runner import OUTPUT_LOG, Mode, OutputFormat, RunOptions, run
 from glancesync.settings import Settings, find_config_file, load_settings
 
 LOG = logging.getLogger("glancesync")
@@ -136,22 +142,24 @@ FILE_LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
 
 
 def configure_logging(verbose: int, quiet: bool, log_file: str | None = None) -> None:
-    """stderr at the asked level (-q: warnings only); the --log-file at INFO, DEBUG with -v.
-    Other libraries log warnings only, unless -vv. Raises OSError if log_file cannot be opened."""
+    """stderr at the asked level (-q: warnings only), without the lines printed on stdout; the
+    --log-file at INFO (DEBUG with -v), those lines included. Other libraries log warnings
+    only, unless -vv. Raises OSError if the log file cannot be opened (stderr is set up)."""
     detail = logging.DEBUG if verbose else logging.INFO
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(PlainInfoFormatter())
     console.setLevel(logging.WARNING if quiet else detail)
-    handlers: list[logging.Handler] = [console]
+    console.addFilter(lambda record: record.name != OUTPUT_LOG.name)
+    root = logging.getLogger()
+    root.handlers[:] = [console]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    LOG.setLevel(console.level)
     if log_file:
         to_file = logging.FileHandler(log_file, encoding="utf-8")
         to_file.setFormatter(logging.Formatter(FILE_LOG_FORMAT))
         to_file.setLevel(detail)
-        handlers.append(to_file)
-    root = logging.getLogger()
-    root.handlers[:] = handlers
-    root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
-    LOG.setLevel(min(handler.level for handler in handlers))
+        root.addHandler(to_file)
+        LOG.setLevel(min(console.level, detail))
 
 
 @contextmanager
@@ -202,7 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = progress_for(args.quiet)
     with progress.logging():
         status, report = run_command(args, progress)
-    if args.metrics_file:
+    # A run that found the lock held did nothing: the metrics stay those of the run holding it.
+    if args.metrics_file and status != EXIT_LOCKED:
         try:
             write_metrics(args.metrics_file, report)
         except OSError as error:

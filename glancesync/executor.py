@@ -56,7 +56,8 @@ def upload_size(item: PlanItem) -> int:
 def outcome_of(
     region: str, item: PlanItem, result: Result, uploaded: int = 0, error: str | None = None
 ) -> ItemOutcome:
-    status, action = item.status.value, item.action.value
+    """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
+    status, action, error = item.status.value, item.action.value, error or item.problem
     return ItemOutcome(region, item.master.name, status, action, uploaded, error, result)
 
 

@@ -118,6 +118,8 @@ class PlanItem:
     """For UPDATE_METADATA and OBSOLETE."""
     upload: UploadSpec | None = None
     """For UPLOAD, REPLACE and RENAME."""
+    problem: str | None = None
+    """For an `error_*` status: what the operator has to decide or fix."""
 
 
 @dataclass(frozen=True)
@@ -268,14 +270,23 @@ def _plan_item(
     warnings: list[str],
 ) -> PlanItem:
     master, regional, status = entry.master, entry.regional, entry.status
-    if status in (Status.OK_STALLED_CHECKSUM, Status.ERROR_CHECKSUM):
+    if status is Status.ERROR_CHECKSUM:
+        problem = (
+            f"{master.name}: the content of the regional image {regional.id} (checksum "
+            f"{regional.checksum}) differs from the master's (checksum {master.checksum}); "
+            "name its checksum in dontupdate, rename or replace"
+        )
+        warnings.append(problem)
+        return PlanItem(status, master, regional, problem=problem)
+    if status is Status.OK_STALLED_CHECKSUM:
         return PlanItem(status, master, regional)
     references = _references(master, matched)
     if references.missing:
-        warnings.append(
+        problem = (
             f"{master.name} needs {', '.join(references.missing)} not synchronised to this target"
         )
-        return PlanItem(Status.ERROR_AMI, master, regional)
+        warnings.append(problem)
+        return PlanItem(Status.ERROR_AMI, master, regional, problem=problem)
     if status in _ACTION_OF_NEW_CONTENT:
         upload = _upload_spec(master, target, references)
         return PlanItem(

@@ -42,6 +42,8 @@ from glancesync.report import (
 from glancesync.settings import Settings
 
 LOG = logging.getLogger("glancesync")
+# The lines printed on stdout, logged into the log files too (the terminal has them already).
+OUTPUT_LOG = logging.getLogger("glancesync.output")
 
 
 class Mode(Enum):
@@ -161,6 +163,17 @@ def outcome_printer(output_format: OutputFormat, write: Callable[[str], None]) -
     return emit
 
 
+def logged(emit: Emit) -> Emit:
+    """`emit`, and the text line into the log files (OUTPUT_LOG)."""
+
+    def emit_and_log(record: Record, text: str | None) -> None:
+        emit(record, text)
+        if text is not None:
+            OUTPUT_LOG.info("%s", text)
+
+    return emit_and_log
+
+
 def _show_regions(refs: Sequence[RegionRef], output_format: OutputFormat, out: TextIO) -> None:
     """The regions on one line (§7), or a JSON object each."""
     if output_format is OutputFormat.JSON:
@@ -187,7 +200,7 @@ def _visit_in_turn(
 ) -> Iterator[RegionOutcome]:
     """One region after the other, sharing one Keystone session per target."""
     for job in jobs:
-        yield visit_region(job, targets, emit, progress)
+        yield visit_region(job, targets, logged(emit), progress)
 
 
 def _visit_in_parallel(
@@ -234,13 +247,8 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
     root.handlers[:] = [*inherited, handler]
     LOG.setLevel(min(LOG.getEffectiveLevel(), logging.INFO))
     records: list[tuple[Record, str | None]] = []
-
-    def emit(record: Record, text: str | None) -> None:
-        records.append((record, text))
-        if text is not None:
-            LOG.info("%s", text)
-
-    outcome = visit_region(job, Targets(job.settings.targets), emit, Progress())
+    collect = logged(lambda record, text: records.append((record, text)))
+    outcome = visit_region(job, Targets(job.settings.targets), collect, Progress())
     outcome.records = records
     return outcome, job.ref
 

@@ -64,7 +64,7 @@ def main(config_file: str) -> None:
 def upload(region, new: NewImage, size_mib: int):
     image = region.create_image(new)
     region.upload(image.id, io.BytesIO(os.urandom(size_mib * MIB)), size_mib * MIB)
-    return region.get_image(image.id)
+    return region.finish_upload(region.get_image(image.id), new.protected)
 
 
 if __name__ == "__main__":

@@ -172,3 +172,14 @@ def test_every_status_value_in_json_is_a_status_of_the_spec(cloud, tmp_path, cap
     arrange_new_and_synced(cloud)
     _, records = json_run(cloud, tmp_path, capsys, "--show-status")
     assert {record["status"] for record in records} <= STATUSES
+
+
+def test_an_image_that_needs_the_operator_carries_what_to_decide(cloud, tmp_path, capsys):
+    put_master(cloud, "diverged")
+    regional = cloud.put("Lisbon", "diverged", payload("changed here", 4 * KiB))
+
+    status, [record] = json_run(cloud, tmp_path, capsys, "--show-status", "Lisbon")
+
+    assert status == 1
+    assert (record["status"], record["result"]) == ("error_checksum", "none")
+    assert f"{regional['id']} (checksum {regional['checksum']})" in record["error"]

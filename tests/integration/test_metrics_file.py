@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from glancesync.cli import main
+from glancesync.errors import EXIT_LOCKED
+from glancesync.lock import run_lock
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +65,17 @@ def test_metrics_after_a_failed_run_say_it_failed(clean_cloud, tmp_path):
     assert status == 1
     assert samples["glancesync_last_run_success"] == 0
     assert samples["glancesync_failures"] == 1
+
+
+def test_a_run_that_finds_the_lock_held_leaves_the_metrics_file_alone(clean_cloud, tmp_path):
+    put_master_image(clean_cloud, "metrics-image", b"m" * 4096)
+    run_with_metrics(clean_cloud, tmp_path, "Lisbon")
+    metrics = tmp_path / "glancesync.prom"
+    written = metrics.read_text()
+
+    with run_lock(str(tmp_path / "lock")):
+        status = main(["--config-file", str(clean_cloud.conf), "--metrics-file", str(metrics),
+                       "Lisbon", "--config", f"lock_file={tmp_path / 'lock'}"])  # fmt: skip
+
+    assert status == EXIT_LOCKED
+    assert metrics.read_text() == written

@@ -760,3 +760,12 @@ def test_obsolete_ignored_when_the_master_synchronises_x_is_reported() -> None:
     region_plan = plan([OBSOLETE, master("X", checksum="sum-X2")], [])
     assert len(region_plan.warnings) == 1
     assert "X_obsolete" in region_plan.warnings[0]
+
+
+def test_error_checksum_is_reported_with_both_checksums_and_the_rules_that_resolve_it() -> None:
+    region_plan = plan([master("a")], [regional("a", id="r-a", checksum="old")])
+    [warning] = region_plan.warnings
+    assert "r-a (checksum old)" in warning
+    assert f"(checksum {master('a').checksum})" in warning
+    assert "dontupdate, rename or replace" in warning
+    assert item(region_plan, "a").problem == warning

@@ -1,0 +1,60 @@
+"""When progress is drawn, and what the drawing does to the bytes of an upload."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from glancesync.progress import Progress, TerminalProgress, progress_for
+
+
+class Stream(io.StringIO):
+    def __init__(self, terminal: bool):
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+@pytest.mark.parametrize(
+    ("quiet", "stdout_terminal", "stderr_terminal"),
+    [(True, True, True), (False, False, True), (False, True, False), (False, False, False)],
+    ids=["quiet", "stdout-piped", "stderr-piped", "cron"],
+)
+def test_nothing_is_drawn_without_two_terminals_or_with_quiet(
+    quiet: bool, stdout_terminal: bool, stderr_terminal: bool
+) -> None:
+    progress = progress_for(quiet, Stream(stdout_terminal), Stream(stderr_terminal))
+    assert type(progress) is Progress
+
+
+def test_a_person_at_a_terminal_gets_bars_on_stderr() -> None:
+    stderr = Stream(True)
+    assert isinstance(progress_for(False, Stream(True), stderr), TerminalProgress)
+
+
+def test_without_drawing_an_upload_reads_the_stream_itself() -> None:
+    stream = io.BytesIO(b"data")
+    with Progress().track(stream, "Lisbon: image", 4) as tracked:
+        assert tracked is stream
+
+
+def test_a_drawn_upload_passes_every_byte_under_a_bar_of_its_size() -> None:
+    data = bytes(range(256)) * 1000
+    screen = Stream(True)
+    with TerminalProgress(screen).track(io.BytesIO(data), "Lisbon: image", len(data)) as tracked:
+        read = b"".join(iter(lambda: tracked.read(4096), b""))
+    assert read == data
+    assert "Lisbon: image:   0%|" in screen.getvalue()
+    assert "0.00/250k [" in screen.getvalue()
+
+
+def test_lines_printed_while_a_bar_is_drawn_reach_their_stream() -> None:
+    screen, out = Stream(True), io.StringIO()
+    progress = TerminalProgress(screen)
+    with progress.counter("Lisbon", 2, "action") as advance:
+        progress.write("Lisbon: uploaded image (1.0 KiB)", out)
+        advance(1)
+    assert out.getvalue() == "Lisbon: uploaded image (1.0 KiB)\n"
