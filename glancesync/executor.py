@@ -90,15 +90,13 @@ class Executor:
         self.cache = cache
         self.progress = progress or Progress()
 
-    def apply(
-        self, plan: RegionPlan, regional_images: Iterable[Image], leftovers: Iterable[Image] = ()
-    ) -> RegionReport:
+    def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
         """Carry out the plan (or say what it would do); each image's outcome is emitted."""
         report = RegionReport(region=plan.region)
         report.statuses.update(item.status.value for item in plan.items)
         started = time.monotonic()
         order = execution_order(plan)
-        self._remove_leftovers(plan.region, leftovers)
+        self._remove_leftovers(plan.region, plan.leftovers)
         self._apply_in_order(plan.region, order, {image.name for image in regional_images}, report)
         scheduled = {id(item) for item in order}
         for item in plan.items:

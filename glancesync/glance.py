@@ -381,12 +381,6 @@ class RegionGlance:
             url = body.get("next")
         return images
 
-    def leftovers(self, images: Sequence[Image]) -> list[Image]:
-        """The images among `images` left by an interrupted upload of this project's: they still
-        bear UPLOAD_MARKER (queued, saving, or active but never verified). Safe to delete."""
-        project = self.target.project_id
-        return [i for i in images if UPLOAD_MARKER in i.properties and i.owner == project]
-
     def get_image(self, image_id: str) -> Image:
         body = self._json("get image", "GET", f"/v2/images/{image_id}", image=image_id)
         return image_from_record(body, self.full_name)

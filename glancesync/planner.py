@@ -128,6 +128,8 @@ class RegionPlan:
     items: tuple[PlanItem, ...]
     """In ascending master size (unknown as 0), ties by name (§5)."""
     warnings: tuple[str, ...]
+    leftovers: tuple[Image, ...] = ()
+    """Unfinished uploads of ours, to delete before anything else (see `unfinished_uploads`)."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,9 @@ def plan_region(
     """The plan of one region, from the selected master images (`select_master_images`), the
     region's images, and the target whose credentials belong to project `project_id`."""
     warnings: list[str] = []
+    leftovers = unfinished_uploads(regional_images, project_id)
+    leftover_ids = {image.id for image in leftovers}
+    regional_images = [image for image in regional_images if image.id not in leftover_ids]
     synchronised = [image for image in master_images if is_synchronised(image, target)]
     matches = _match(synchronised, regional_images, target, project_id, warnings)
     matched: dict[str, _Matched] = {}
@@ -213,7 +218,13 @@ def plan_region(
             master_images, synchronised_names, regional_images, target, project_id, warnings
         )
     items.sort(key=lambda item: (item.master.size or 0, item.master.name))
-    return RegionPlan(region, tuple(items), tuple(warnings))
+    return RegionPlan(region, tuple(items), tuple(warnings), leftovers)
+
+
+def unfinished_uploads(images: Sequence[Image], project_id: str) -> tuple[Image, ...]:
+    """The images left by an interrupted upload of project `project_id`'s: they still bear
+    UPLOAD_MARKER (queued, saving, or active but never verified). Safe to delete."""
+    return tuple(i for i in images if UPLOAD_MARKER in i.properties and i.owner == project_id)
 
 
 def _match(

@@ -261,11 +261,9 @@ def visit_region(job: RegionJob, targets: Targets, emit: Emit, progress: Progres
         target = targets[job.ref.target]
         region = target.region(job.ref.region, full_name)
         regional_images = region.list_images()
-        leftovers = region.leftovers(regional_images)
-        leftover_ids = {image.id for image in leftovers}
         plan = plan_region(
             job.master_images,
-            [image for image in regional_images if image.id not in leftover_ids],
+            regional_images,
             job.settings.targets[job.ref.target],
             full_name,
             target.project_id,
@@ -273,7 +271,7 @@ def visit_region(job: RegionJob, targets: Targets, emit: Emit, progress: Progres
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
         master = targets[MASTER].region(job.settings.main.master_region)
-        return _carry_out(job, plan, master, region, regional_images, leftovers, emit, progress)
+        return _carry_out(job, plan, master, region, regional_images, emit, progress)
     except GlanceSyncError as error:
         LOG.error("%s", error)
         report = RegionReport(region=full_name, failure=str(error))
@@ -291,7 +289,6 @@ def _carry_out(
     master: RegionGlance,
     region: RegionGlance,
     regional_images: list[Image],
-    leftovers: list[Image],
     emit: Emit,
     progress: Progress,
 ) -> RegionOutcome:
@@ -316,7 +313,7 @@ def _carry_out(
         cache=job.cache,
         progress=progress,
     )
-    return RegionOutcome(executor.apply(plan, regional_images, leftovers))
+    return RegionOutcome(executor.apply(plan, regional_images))
 
 
 def status_line(status: str, region: str, image: str) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from glancesync.condition import compile_condition
-from glancesync.image import Image
+from glancesync.image import UPLOAD_MARKER, Image
 from glancesync.planner import (
     MetadataChange,
     PlanItem,
@@ -769,3 +769,16 @@ def test_error_checksum_is_reported_with_both_checksums_and_the_rules_that_resol
     assert f"(checksum {master('a').checksum})" in warning
     assert "dontupdate, rename or replace" in warning
     assert item(region_plan, "a").problem == warning
+
+
+def test_an_unfinished_upload_of_ours_is_a_leftover_and_not_a_match() -> None:
+    unfinished = regional("a", id="r-unfinished", status="saving",
+                          properties={UPLOAD_MARKER: "started by glancesync"})  # fmt: skip
+    region_plan = plan([master("a")], [unfinished])
+    assert region_plan.leftovers == (unfinished,)
+    assert outcomes(region_plan) == {"a": ("pending_upload", "upload")}
+
+
+def test_an_unfinished_upload_of_another_project_is_left_alone() -> None:
+    theirs = regional("b", owner=OTHER, properties={UPLOAD_MARKER: "started by glancesync"})
+    assert plan([master("a")], [theirs]).leftovers == ()
