@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import IO, TextIO
+from typing import IO, Any, TextIO
 
 Advance = Callable[[int], None]
 
@@ -57,6 +57,9 @@ class TerminalProgress(Progress):
 
     @contextmanager
     def counter(self, label: str, total: int, unit: str) -> Iterator[Advance]:
+        if not total:  # nothing to count: no line (the summary says so)
+            yield _ignore
+            return
         with self._bar(label, total, unit=unit, leave=True) as bar:
             yield bar.update
 
@@ -66,13 +69,39 @@ class TerminalProgress(Progress):
         with self._bar(label, size, **bar_options) as bar:
             yield _Counted(stream, bar.update)
 
-    def logging(self) -> AbstractContextManager[None]:
-        from tqdm.contrib.logging import logging_redirect_tqdm
-
-        return logging_redirect_tqdm(loggers=[logging.getLogger()])
+    @contextmanager
+    def logging(self) -> Iterator[None]:
+        """The root logger's handlers that write to this terminal write through tqdm (their
+        levels, filters and formats unchanged)."""
+        handlers = [
+            handler
+            for handler in logging.getLogger().handlers
+            if type(handler) is logging.StreamHandler and handler.stream is self._file
+        ]
+        for handler in handlers:
+            handler.setStream(_AroundBars(self._tqdm, self._file))
+        try:
+            yield
+        finally:
+            for handler in handlers:
+                handler.setStream(self._file)
 
     def _bar(self, label: str, total: int | None, **options: object):
         return self._tqdm(total=total, desc=label, file=self._file, dynamic_ncols=True, **options)
+
+
+class _AroundBars:
+    """A text stream whose writes clear the bars, write, and draw the bars again."""
+
+    def __init__(self, tqdm: Any, stream: TextIO):
+        self._tqdm = tqdm
+        self._stream = stream
+
+    def write(self, text: str) -> None:
+        self._tqdm.write(text, file=self._stream, end="")
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 class _Counted:

@@ -35,6 +35,13 @@ def step_counter_line(context: Context, label: str, count: int, unit: str) -> No
     _assert_shown(context, pattern, f"the line of {label} with {count}/{count} {unit}")
 
 
+@then('the terminal showed "{text}" once')
+def step_terminal_text_once(context: Context, text: str) -> None:
+    shown = _shown(context)
+    count = shown.count(text)
+    assert count == 1, f"the terminal showed {text!r} {count} times:\n{shown}"
+
+
 @then('the terminal showed "{text}"')
 def step_terminal_text(context: Context, text: str) -> None:
     shown = _shown(context)

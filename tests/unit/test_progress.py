@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 
@@ -58,3 +59,31 @@ def test_lines_printed_while_a_bar_is_drawn_reach_their_stream() -> None:
         progress.write("Lisbon: uploaded image (1.0 KiB)", out)
         advance(1)
     assert out.getvalue() == "Lisbon: uploaded image (1.0 KiB)\n"
+
+
+def test_a_region_with_nothing_to_do_draws_no_line() -> None:
+    screen = Stream(True)
+    with TerminalProgress(screen).counter("Lisbon", 0, "action") as advance:
+        advance(0)
+    assert screen.getvalue() == ""
+
+
+def test_log_records_pass_around_the_bars_with_their_handlers_level_and_filters() -> None:
+    screen = Stream(True)
+    console = logging.StreamHandler(screen)
+    console.setLevel(logging.INFO)
+    console.addFilter(lambda record: record.name != "glancesync.output")
+    root = logging.getLogger()
+    root.addHandler(console)
+    progress = TerminalProgress(screen)
+    try:
+        with progress.logging(), progress.counter("Lisbon", 2, "action"):
+            logging.getLogger("glancesync.test").warning("a warning")
+            logging.getLogger("glancesync.test").debug("a detail")
+            logging.getLogger("glancesync.output").warning("a printed line")
+    finally:
+        root.removeHandler(console)
+    assert console.stream is screen
+    shown = screen.getvalue()
+    assert shown.count("a warning\n") == 1
+    assert "a detail" not in shown and "a printed line" not in shown
