@@ -25,7 +25,7 @@ from glancesync.metrics import write_metrics
 from glancesync.progress import Progress, progress_for
 from glancesync.regions import check_region_arguments
 from glancesync.report import Report
-from glancesync.runner import OUTPUT_LOG, Mode, OutputFormat, RunOptions, run
+from glancesync.runner import LOG_FILE_FORMAT, OUTPUT_LOG, Mode, OutputFormat, RunOptions, run
 from glancesync.settings import Settings, find_config_file, load_settings
 
 LOG = logging.getLogger("glancesync")
@@ -138,13 +138,13 @@ class PlainInfoFormatter(logging.Formatter):
         return text if record.levelno == logging.INFO else f"{record.levelname}: {text}"
 
 
-FILE_LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
-
-
-def configure_logging(verbose: int, quiet: bool, log_file: str | None = None) -> None:
+def configure_logging(
+    verbose: int, quiet: bool, log_file: str | None = None
+) -> logging.Handler | None:
     """stderr at the asked level (-q: warnings only), without the lines printed on stdout; the
-    --log-file at INFO (DEBUG with -v), those lines included. Other libraries log warnings
-    only, unless -vv. Raises OSError if the log file cannot be opened (stderr is set up)."""
+    --log-file at INFO (DEBUG with -v), those lines included: its handler is returned. Other
+    libraries log warnings only, unless -vv. Raises OSError if the log file cannot be opened
+    (stderr is set up)."""
     detail = logging.DEBUG if verbose else logging.INFO
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(PlainInfoFormatter())
@@ -154,12 +154,14 @@ def configure_logging(verbose: int, quiet: bool, log_file: str | None = None) ->
     root.handlers[:] = [console]
     root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
     LOG.setLevel(console.level)
-    if log_file:
-        to_file = logging.FileHandler(log_file, encoding="utf-8")
-        to_file.setFormatter(logging.Formatter(FILE_LOG_FORMAT))
-        to_file.setLevel(detail)
-        root.addHandler(to_file)
-        LOG.setLevel(min(console.level, detail))
+    if not log_file:
+        return None
+    to_file = logging.FileHandler(log_file, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
+    to_file.setLevel(detail)
+    root.addHandler(to_file)
+    LOG.setLevel(min(console.level, detail))
+    return to_file
 
 
 @contextmanager
@@ -203,20 +205,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # a usage error (2), or --help and --version (0)
         return int(exit_.code or 0)
     try:
-        configure_logging(args.verbose, args.quiet, args.log_file)
+        log_file = configure_logging(args.verbose, args.quiet, args.log_file)
     except OSError as error:
-        LOG.error("cannot open the log file %s: %s", args.log_file, error.strerror)
-        return EXIT_CONFIG
-    progress = progress_for(args.quiet)
-    with progress.logging():
-        status, report = run_command(args, progress)
-    # A run that found the lock held did nothing: the metrics stay those of the run holding it.
-    if args.metrics_file and status != EXIT_LOCKED:
+        message = f"cannot open the log file {args.log_file}: {error.strerror}"
+        LOG.error("%s", message)
+        status, report, log_file = EXIT_CONFIG, Report(problems=[message]), None
+    else:
+        progress = progress_for(args.quiet)
+        with progress.logging():
+            status, report = run_command(args, progress)
+    try:
+        return _write_metrics(args.metrics_file, status, report)
+    finally:
+        if log_file is not None:
+            logging.getLogger().removeHandler(log_file)
+            log_file.close()
+
+
+def _write_metrics(path: str | None, status: int, report: Report) -> int:
+    """The --metrics-file, if asked, and the exit status (1 if the file cannot be written). A
+    run that found the lock held did nothing: the metrics stay those of the run holding it."""
+    if path and status != EXIT_LOCKED:
         try:
-            write_metrics(args.metrics_file, report)
+            write_metrics(path, report)
         except OSError as error:
-            LOG.error("cannot write the metrics file %s: %s", args.metrics_file, error.strerror)
-            status = status or EXIT_FAILURE
+            LOG.error("cannot write the metrics file %s: %s", path, error.strerror)
+            return status or EXIT_FAILURE
     return status
 
 

@@ -91,12 +91,13 @@ class Executor:
         self.progress = progress or Progress()
 
     def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
-        """Carry out the plan (or say what it would do); each image's outcome is emitted."""
+        """Carry out the plan (or say what it would do), emitting each image's outcome; an
+        interruption emits the image in flight as failed and the rest as skipped."""
         report = RegionReport(region=plan.region)
         report.statuses.update(item.status.value for item in plan.items)
         started = time.monotonic()
         order = execution_order(plan)
-        self._remove_leftovers(plan.region, plan.leftovers)
+        report.leftovers_kept = self._remove_leftovers(plan.region, plan.leftovers)
         self._apply_in_order(plan.region, order, {image.name for image in regional_images}, report)
         scheduled = {id(item) for item in order}
         for item in plan.items:
@@ -113,20 +114,15 @@ class Executor:
         with self.progress.counter(region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
-                    uploaded = self._carry_out(item, uploaded_ids, taken_names)
+                    uploaded = self._perform(item, uploaded_ids, taken_names)
                 except GlanceSyncError as error:
                     report.failure = str(error)
-                    self._tell(
-                        region,
-                        item,
-                        Result.FAILED,
-                        error=report.failure,
-                        text=f"{region}: FAILED {error}",
-                    )
-                    skipped = f"not attempted after the failure of {item.master.name}"
-                    for later in order[index + 1 :]:
-                        self._tell(region, later, Result.SKIPPED, error=skipped)
+                    text = f"{region}: FAILED {error}"
+                    self._give_up(region, order[index:], report.failure, text)
                     return
+                except (KeyboardInterrupt, SystemExit):  # a signal: the run stops
+                    self._give_up(region, order[index:], "interrupted: abandoned", None)
+                    raise
                 if not self.dry_run:
                     report.bytes_uploaded += uploaded
                 report.actions_done += 1
@@ -135,9 +131,14 @@ class Executor:
                 self._tell(region, item, result, uploaded, text=text)
                 advance(1)
 
-    def _carry_out(
-        self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]
-    ) -> int:
+    def _give_up(self, region: str, rest: list[PlanItem], error: str, text: str | None) -> None:
+        """The item that failed (the first of `rest`), then the others as not attempted."""
+        self._tell(region, rest[0], Result.FAILED, error=error, text=text)
+        skipped = f"not attempted after the failure of {rest[0].master.name}"
+        for later in rest[1:]:
+            self._tell(region, later, Result.SKIPPED, error=skipped)
+
+    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
         """Bytes the item uploads: in a dry run, what it would upload."""
         if self.dry_run:
             return upload_size(item)
@@ -154,16 +155,19 @@ class Executor:
     ) -> None:
         self.emit(outcome_of(region, item, result, uploaded, error), text)
 
-    def _remove_leftovers(self, region: str, leftovers: Iterable[Image]) -> None:
-        """Delete what interrupted uploads of ours left (they bear the upload marker)."""
+    def _remove_leftovers(self, region: str, leftovers: Iterable[Image]) -> int:
+        """Delete what interrupted uploads of ours left (they bear the upload marker); returns
+        how many could not be deleted (the next run tries again)."""
+        kept = 0
         for image in leftovers:
             error = None
             if not self.dry_run:
                 try:
                     self.region.delete_image(image.id)
                 except GlanceSyncError as failure:
-                    LOG.warning("%s: could not delete leftover %s: %s", region, image.id, failure)
+                    LOG.error("%s: could not delete leftover %s: %s", region, image.id, failure)
                     error = str(failure)
+                    kept += 1
             verb = "would delete" if self.dry_run else "deleted"
             text = (
                 f"{region}: {verb} leftover {image.name} ({image.id}, {image.status})"
@@ -172,6 +176,7 @@ class Executor:
             result = Result.FAILED if error else Result.PLANNED if self.dry_run else Result.DONE
             outcome = ItemOutcome(region, image.name, None, LEFTOVER_ACTION, 0, error, result)
             self.emit(outcome, None if error else text)
+        return kept
 
     def _apply_item(
         self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]

@@ -45,7 +45,7 @@ class Progress:
 class TerminalProgress(Progress):
     """Bars on `file` (stderr): one per upload, removed when it ends, and a line per counter."""
 
-    def __init__(self, file: TextIO = sys.stderr):
+    def __init__(self, file: TextIO):
         from tqdm import tqdm  # only runs on a terminal pay for the import
 
         self._tqdm = tqdm
@@ -117,8 +117,21 @@ class _Counted:
         return data
 
 
-def progress_for(quiet: bool, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> Progress:
-    """Bars only for a person watching: both streams on a terminal and no -q."""
-    if quiet or not (stdout.isatty() and stderr.isatty()):
+def progress_for(
+    quiet: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> Progress:
+    """Bars only for a person watching: stdout and stderr (default: sys's) on a terminal, no
+    -q."""
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+    if quiet or not (_is_terminal(stdout) and _is_terminal(stderr)):
         return Progress()
     return TerminalProgress(stderr)
+
+
+def _is_terminal(stream: TextIO | None) -> bool:
+    """Whether the stream is a terminal; a missing (closed at start) or closed one is not."""
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:
+        return False

@@ -20,11 +20,12 @@ class Result(str, Enum):
     SKIPPED = "skipped"  # not attempted: an earlier image of the region failed
 
 
+@dataclass(frozen=True)
 class Record:
-    """A dataclass that `--format json` prints as one object per line."""
+    """What `--format json` prints as one object per line: the fields of a subclass."""
 
     def json_line(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)  # type: ignore[call-overload]
+        return json.dumps(asdict(self), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class RegionReport:
     actions_done: int = 0
     bytes_uploaded: int = 0
     failure: str | None = None
+    leftovers_kept: int = 0  # leftovers of interrupted uploads that could not be deleted
     seconds: float = 0.0
 
     @property
@@ -76,7 +78,7 @@ class RegionReport:
 
     @property
     def succeeded(self) -> bool:
-        return self.failure is None and not self.needs_operator
+        return self.failure is None and not self.leftovers_kept and not self.needs_operator
 
     def summary_line(self, dry_run: bool) -> str:
         counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items()))
@@ -85,6 +87,8 @@ class RegionReport:
         if self.bytes_uploaded:
             line += f", {human_size(self.bytes_uploaded)} uploaded"
         line += f" in {self.seconds:.1f} s"
+        if self.leftovers_kept:
+            line += f"; {self.leftovers_kept} leftover(s) could not be deleted"
         if self.failure:
             line += f"; FAILED: {self.failure}"
         return line

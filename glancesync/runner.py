@@ -44,6 +44,7 @@ from glancesync.settings import Settings
 LOG = logging.getLogger("glancesync")
 # The lines printed on stdout, logged into the log files too (the terminal has them already).
 OUTPUT_LOG = logging.getLogger("glancesync.output")
+LOG_FILE_FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
 
 
 class Mode(Enum):
@@ -97,8 +98,9 @@ def run(
     progress: Progress | None = None,
 ) -> Report:
     """Carry out one invocation; returns the report that owns the exit status. `progress`
-    draws on a terminal (sync only)."""
-    progress = progress or Progress()
+    draws on a terminal (a sync only: its uploads and regions are worth a bar)."""
+    if progress is None or options.mode is not Mode.SYNC:
+        progress = Progress()
     emit = outcome_printer(options.output_format, lambda line: progress.write(line, out))
     check_region_arguments(arguments, settings)
     wanted = (
@@ -120,8 +122,10 @@ def run(
         )
     choice = choose_regions(arguments, settings, catalogs)
     for name in choice.unknown:
-        report.add_problem(f"unknown region {name!r}")
-        LOG.error("unknown region %r: not in the catalog of its target", name)
+        problem = f"unknown region {name!r}: not in the catalog of its target"
+        report.add_problem(problem)
+        LOG.error("%s", problem)
+        emit(ItemOutcome(name, None, None, Action.NONE.value, 0, problem, Result.FAILED), None)
     master_region = master.region(settings.main.master_region)
     listing = master_region.list_images()
     selected, warnings = select_master_images(listing, master.project_id)
@@ -135,8 +139,6 @@ def run(
     jobs = [
         RegionJob(settings, ref, tuple(selected), options, backup_dir) for ref in choice.regions
     ]
-    if options.mode is not Mode.SYNC:
-        progress = Progress()  # only uploads and their regions are worth a bar
     with _cache_for(jobs, settings) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
         if options.parallel:
@@ -220,8 +222,8 @@ def _visit_in_parallel(
     children = max(1, min(jobs[0].settings.main.max_children, len(jobs)))
     dry_run = jobs[0].options.mode is not Mode.SYNC
     with (
+        multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
         progress.counter("regions", len(jobs), "region") as advance,
-        multiprocessing.Pool(processes=children) as pool,
     ):
         for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
             outcomes[ref] = outcome
@@ -238,23 +240,29 @@ def _visit_in_parallel(
 
 
 def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
-    """Child process: log the region into its own file (and the run's --log-file, inherited),
-    at least at INFO; collect what it prints for the parent."""
+    """Child process (which may visit several regions in turn): log the region into its own
+    file, and into the run's --log-file (a FileHandler inherited from the parent; the
+    terminal's handler is dropped), at least at INFO; collect what it prints for the parent."""
     handler = logging.FileHandler(job.log_file)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
     root = logging.getLogger()
-    inherited = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
-    root.handlers[:] = [*inherited, handler]
+    root.handlers[:] = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
+    root.addHandler(handler)
     LOG.setLevel(min(LOG.getEffectiveLevel(), logging.INFO))
     records: list[tuple[Record, str | None]] = []
     collect = logged(lambda record, text: records.append((record, text)))
-    outcome = visit_region(job, Targets(job.settings.targets), collect, Progress())
+    try:
+        outcome = visit_region(job, Targets(job.settings.targets), collect, Progress())
+    finally:
+        root.removeHandler(handler)
+        handler.close()
     outcome.records = records
     return outcome, job.ref
 
 
 def visit_region(job: RegionJob, targets: Targets, emit: Emit, progress: Progress) -> RegionOutcome:
-    """List, plan, and report or apply one region; any failure stays inside the region."""
+    """List, plan, and report or apply one region; a failure of Glance or Keystone stays
+    inside the region."""
     started = time.monotonic()
     full_name = job.ref.full_name
     try:

@@ -453,6 +453,24 @@ def test_an_interrupted_run_abandons_and_deletes_the_uploads_in_flight(
     wait_for(lambda: not any(_alive(child) for child in children), "the children to end", 30)
 
 
+def test_an_interrupted_upload_is_a_failed_json_record(cloud, stalled_master, tmp_path):
+    master, _ = stalled_master
+    put_master(cloud, "smaller", 4 * MiB)  # uploaded first: it stalls too, and is interrupted
+    run = start_cli(cloud.local_cloud, tmp_path, "--format", "json", "Lisbon",
+                    f"main.master_region={master}")  # fmt: skip
+    try:
+        wait_for(lambda: cloud.named("Lisbon", "smaller"), "the upload to begin")
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=60) == 130
+    finally:
+        run.kill()
+    records = [json.loads(line) for line in (tmp_path / "out").read_text().splitlines()]
+    assert [(r["image"], r["result"], r["error"]) for r in records] == [
+        ("smaller", "failed", "interrupted: abandoned"),
+        (NAME, "skipped", "not attempted after the failure of smaller"),
+    ]
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in path.read_text().split()] if path.exists() else []

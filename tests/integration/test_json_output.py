@@ -10,6 +10,7 @@ import pytest
 from faultproxy import FaultProxy, closed_port, proxied_region
 from glance_helpers import Cloud, KiB, cli, md5, payload
 
+from glancesync.image import UPLOAD_MARKER
 from glancesync.planner import Status
 
 pytestmark = pytest.mark.integration
@@ -138,6 +139,36 @@ def test_a_region_that_fails_as_a_whole_is_one_object_without_image(cloud, tmp_p
     assert (failed["image"], failed["status"], failed["result"]) == (None, None, "failed")
     assert "list images failed" in failed["error"]
     assert by_image(records)["Lisbon", "new"]["result"] == "done"
+
+
+def test_an_unknown_region_is_one_failed_object(cloud, tmp_path, capsys):
+    put_master(cloud, "new")
+
+    status, records = json_run(cloud, tmp_path, capsys, "--dry-run", "Lisbon", "Atlantis")
+
+    assert status == 1
+    assert records[0] == {
+        "region": "Atlantis", "image": None, "status": None, "action": "none", "bytes": 0,
+        "error": "unknown region 'Atlantis': not in the catalog of its target",
+        "result": "failed",
+    }  # fmt: skip
+    assert [record["region"] for record in records[1:]] == ["Lisbon"]
+
+
+def test_a_leftover_that_cannot_be_deleted_fails_its_region(cloud, tmp_path, capsys):
+    put_master(cloud, "new")
+    leftover = cloud.put("Lisbon", "new", None, protected=True,
+                         **{UPLOAD_MARKER: "started by glancesync on a host"})  # fmt: skip
+
+    status, records = json_run(cloud, tmp_path, capsys, "Lisbon")
+
+    assert status == 1
+    [kept] = [record for record in records if record["action"] == "delete_leftover"]
+    assert (kept["image"], kept["result"]) == ("new", "failed")
+    assert "delete image failed" in kept["error"]
+    assert by_image([r for r in records if r is not kept])["Lisbon", "new"]["result"] == "done"
+    assert cloud.record("Lisbon", leftover["id"])["protected"] is True
+    cloud.client("Lisbon").images.update(leftover["id"], protected=False)
 
 
 def test_show_regions_gives_each_region_with_its_target(cloud, tmp_path, capsys):

@@ -47,12 +47,14 @@ def test_runs_append_to_the_log_file(cloud, tmp_path, capsys):
     assert text.startswith(first) and len(text) > len(first)
 
 
-def test_parallel_children_write_into_the_log_file_too(cloud, tmp_path, capsys):
+@pytest.mark.parametrize("children", [1, 2])
+def test_parallel_children_write_into_the_log_file_too(cloud, tmp_path, capsys, children):
     log = tmp_path / "glancesync.log"
     runs = tmp_path / "runs"
 
     status, _, _ = cli(cloud.local_cloud, tmp_path, capsys, "-q", "--parallel", "--run-dir",
-                       str(runs), "--log-file", str(log), "Lisbon", "Paris")  # fmt: skip
+                       str(runs), "--log-file", str(log), "Lisbon", "Paris",
+                       f"main.max_children={children}")  # fmt: skip
 
     assert status == 0
     lines = log.read_text().splitlines()
@@ -63,17 +65,24 @@ def test_parallel_children_write_into_the_log_file_too(cloud, tmp_path, capsys):
     assert len(parent_pids) == 1 and not parent_pids & child_pids
     [run_dir] = runs.iterdir()
     assert sorted(path.name for path in run_dir.iterdir()) == ["Lisbon.log", "Paris.log"]
+    for region, other in (("Lisbon", "Paris"), ("Paris", "Lisbon")):  # one child may do both
+        region_log = (run_dir / f"{region}.log").read_text()
+        assert f"{region}: uploaded logged" in region_log
+        assert f"{other}:" not in region_log
 
 
 def test_a_log_file_that_cannot_be_opened_is_one_error_and_exit_2(cloud, tmp_path, capsys):
     log = tmp_path / "missing-directory" / "glancesync.log"
+    metrics = tmp_path / "glancesync.prom"
 
-    status, out, err = cli(cloud.local_cloud, tmp_path, capsys, "--log-file", str(log), "Lisbon")
+    status, out, err = cli(cloud.local_cloud, tmp_path, capsys, "--log-file", str(log),
+                           "--metrics-file", str(metrics), "Lisbon")  # fmt: skip
 
     assert status == EXIT_CONFIG
     assert out == []
     assert err == [f"ERROR: cannot open the log file {log}: No such file or directory"]
     assert cloud.names("Lisbon") == []
+    assert "glancesync_last_run_success 0" in metrics.read_text()
 
 
 def test_very_verbose_puts_http_debugging_but_no_secret_into_the_log_file(cloud, tmp_path, capsys):

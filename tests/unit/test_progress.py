@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +19,7 @@ class Stream(io.StringIO):
         self.terminal = terminal
 
     def isatty(self) -> bool:
+        super().isatty()  # raises ValueError once closed, as a real stream does
         return self.terminal
 
 
@@ -29,6 +33,20 @@ def test_nothing_is_drawn_without_two_terminals_or_with_quiet(
 ) -> None:
     progress = progress_for(quiet, Stream(stdout_terminal), Stream(stderr_terminal))
     assert type(progress) is Progress
+
+
+def test_a_closed_stream_is_no_terminal() -> None:
+    stdout = Stream(True)
+    stdout.close()
+    assert type(progress_for(False, stdout, Stream(True))) is Progress
+
+
+def test_a_run_with_stdout_closed_still_ends_in_one_error_line(tmp_path) -> None:
+    glancesync = Path(sys.executable).with_name("glancesync")
+    command = f"exec >&-; {glancesync} --config-file {tmp_path / 'none.conf'} --show-regions"
+    run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
+    assert (run.returncode, run.stderr.count("\n")) == (2, 1)
+    assert run.stderr.startswith("ERROR: ")
 
 
 def test_a_person_at_a_terminal_gets_bars_on_stderr() -> None:
