@@ -44,12 +44,10 @@ from cloudkit import (
     MiB,
     Run,
     glancesync,
-    localcloud,
     run_measured,
 )
-
-sys.path.insert(0, str(REPO / "tests"))  # the shared proxy
-from faultproxy import FaultProxy, proxied_region  # noqa: E402
+from faultproxy import FaultProxy, proxied_region  # tests/, put on sys.path by cloudkit
+from localcloud_client import localcloud_checked
 
 MASTER = "Madrid"
 REGIONS = ("Lisbon", "Paris", "other:Berlin")
@@ -287,7 +285,7 @@ def part_memory(bench: Bench) -> None:
     for size in bench.sizes.rss:
         name = BIG if size == bench.sizes.big else f"bench-rss-{size // MiB}"
         if name != BIG:
-            free = shutil.disk_usage(cloud.info["state_dir"]).free
+            free = shutil.disk_usage(cloud["state_dir"]).free
             if free < 2 * size + 2 * GiB:
                 bench.row("peak RSS", f"{size // MiB} MiB image", f"skipped: {mib(free)} free")
                 continue
@@ -321,7 +319,7 @@ def build_many_images(bench: Bench) -> None:
 def part_show_status(bench: Bench) -> None:
     cloud, regions = bench.cloud, list(REGIONS)
     listing = [str(REPO / ".venv/bin/python"), str(REPO / "bench/glanceclient_list.py")]
-    listing += [str(Path(cloud.info["state_dir"]) / "cloud.json"), MASTER]
+    listing += [str(Path(cloud["state_dir"]) / "cloud.json"), MASTER]
     listing += [region.removeprefix("other:") for region in regions]
 
     def show_status() -> float:
@@ -425,7 +423,7 @@ def main() -> int:
     sizes = Sizes.of(args.quick)
     repeat = args.repeat or (1 if args.quick else 3)
     cloud = Cloud()
-    localcloud("reset")
+    localcloud_checked("reset")
     results_dir = REPO / "bench" / "results"
     results_dir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="glancesync-bench-") as work:
@@ -445,7 +443,7 @@ def main() -> int:
             part_show_status(bench)
             part_noop(bench)
         finally:
-            localcloud("reset")
+            localcloud_checked("reset")
     bench.results["machine"]["load_average_at_end"] = os.getloadavg()
     bench.results["table"] = bench.rows
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

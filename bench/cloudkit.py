@@ -9,38 +9,25 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from keystoneauth1 import session as ksa_session
-from keystoneauth1.identity import v3
 
 REPO = Path(__file__).resolve().parents[1]
+# tests/ holds what the benchmarks share with the tests: the local cloud's client, the proxy.
+sys.path.insert(0, str(REPO / "tests"))
+from localcloud_client import LocalCloud, localcloud_checked  # noqa: E402
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 WRITE_METHODS = ("POST ", "PUT ", "PATCH ", "DELETE ")
-
-
-def localcloud(*args: str) -> str:
-    """`python3 tools/localcloud ARGS` (GLANCESYNC_LOCALCLOUD_* honoured); its output."""
-    result = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "localcloud"), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode:
-        raise SystemExit(f"localcloud {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
 
 
 def random_chunks(size: int, chunk: int = MiB) -> Iterator[bytes]:
@@ -48,57 +35,22 @@ def random_chunks(size: int, chunk: int = MiB) -> Iterator[bytes]:
         yield os.urandom(min(chunk, size - start))
 
 
-class Cloud:
-    """The running local cloud (cloud.json), as its admins see it."""
+class Cloud(LocalCloud):
+    """The running local cloud (cloud.json), as its admins see it, by plain HTTP."""
 
     def __init__(self, info: dict[str, Any] | None = None) -> None:
         """The cloud described by `info` (cloud.json), or else the local cloud, started."""
         if info is None:
-            localcloud("start")
-            info = json.loads(localcloud("info"))
-        self.info = info
-        self._sessions: dict[str, ksa_session.Session] = {}
-
-    # --- catalog and accounts
-
-    @property
-    def conf(self) -> str:
-        return self.info["glancesync_conf"]
-
-    def target_of(self, region: str) -> str:
-        return next(n for n, t in self.info["targets"].items() if region in t["regions"])
-
-    def region_info(self, region: str) -> dict[str, Any]:
-        return self.info["targets"][self.target_of(region)]["regions"][region]
+            localcloud_checked("start")
+            info = json.loads(localcloud_checked("info"))
+        super().__init__(info)
 
     def url(self, region: str) -> str:
         return self.region_info(region)["url"]
 
-    def session(self, account: str) -> ksa_session.Session:
-        """An account's session (`master`, `other`, `tenant2`), as tests/faultproxy.py wants."""
-        if account not in self._sessions:
-            target, user = next(
-                (t, t["accounts"][account])
-                for t in self.info["targets"].values()
-                if account in t["accounts"]
-            )
-            auth = v3.Password(
-                auth_url=target["auth_url"],
-                username=user["user"],
-                password=user["password"],
-                project_name=user["project"],
-                user_domain_name=self.info["domain"],
-                project_domain_name=self.info["domain"],
-            )
-            self._sessions[account] = ksa_session.Session(auth=auth)
-        return self._sessions[account]
-
-    def target(self, name: str) -> dict[str, Any]:
-        return self.info["targets"][name]
-
     def admin(self, region: str) -> ksa_session.Session:
         """The session of the admin of the region's target."""
-        return self.session(self.target(self.target_of(region))["admin"]["name"])
+        return self.session(self.admin_of(region))
 
     def token(self, region: str) -> str:
         return self.admin(region).get_token()
@@ -138,24 +90,6 @@ class Cloud:
         for image in self.images(region):
             if image["name"] in names:
                 self.request(region, "DELETE", f"/v2/images/{image['id']}")
-
-    def clone_rows(self, region: str, image_id: str, count: int) -> None:
-        """`count` copies (names `<name>-<n>`) of an image's row, written straight into the
-        region's Glance database: Glance creates only ~30 images/s through its API here. The
-        copies have no bytes: enough for listings and statuses."""
-        with closing(sqlite3.connect(self.region_info(region)["db"], timeout=30)) as db, db:
-            cursor = db.execute("SELECT * FROM images WHERE id = ?", (image_id,))
-            columns = [column[0] for column in cursor.description]
-            template = dict(zip(columns, cursor.fetchone()))
-            rows = [
-                tuple(
-                    {**template, "id": str(uuid.uuid4()), "name": f"{template['name']}-{n}"}[c]
-                    for c in columns
-                )
-                for n in range(count)
-            ]
-            marks = ", ".join("?" * len(columns))
-            db.executemany(f"INSERT INTO images ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
 @dataclass

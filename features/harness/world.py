@@ -14,7 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from harness.cloud import LocalCloud
+from localcloud_client import LocalCloud
+
 from harness.images import (
     Expectation,
     ImageSpec,

@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import io
 import sqlite3
-import uuid
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from glanceclient import Client
 from keystoneauth1.session import Session
+from localcloud_client import LocalCloud
 
 from glancesync.cli import main
 from glancesync.runner import Mode, RunOptions, run
@@ -42,34 +41,24 @@ def payload(name: str, size: int) -> bytes:
 
 
 class Cloud:
-    """Admin access to every region of the local cloud: one session per target."""
+    """Admin access to every region of the local cloud (a `LocalCloud`), by raw API records."""
 
-    def __init__(self, local_cloud: Any) -> None:
+    def __init__(self, local_cloud: LocalCloud) -> None:
         self.local_cloud = local_cloud
-        self.session = cache(self._session)
-        self.client = cache(self._client)
 
-    def _session(self, target: str) -> Session:
+    def session(self, target: str) -> Session:
+        """The session of the target's admin."""
         return self.local_cloud.session(self.local_cloud.target(target)["admin"]["name"])
 
-    def _client(self, region: str) -> Client:
-        return Client(
-            "2",
-            session=self.session(self.target_of(region)),
-            region_name=region,
-            interface="public",
-        )
+    def client(self, region: str) -> Client:
+        return self.local_cloud.glance(region)
 
     def target_of(self, region: str) -> str:
-        return next(
-            name
-            for name, target in self.local_cloud["targets"].items()
-            if region in target["regions"]
-        )
+        return self.local_cloud.target_of(region)
 
     def region_info(self, region: str) -> dict[str, Any]:
         """The region's entry of cloud.json (url, db, store)."""
-        return self.local_cloud.target(self.target_of(region))["regions"][region]
+        return self.local_cloud.region_info(region)
 
     @property
     def regions(self) -> list[str]:
@@ -150,25 +139,6 @@ class Cloud:
                 table: sorted(db.execute(f"SELECT * FROM {table}"), key=repr)
                 for table in IMAGE_TABLES
             }
-
-    def clone_rows(self, region: str, image_id: str, count: int) -> list[str]:
-        """`count` copies (new ids, numbered names) of an image's row, written straight into the
-        region's Glance database: Glance creates only ~30 images/s through its API here."""
-        with closing(sqlite3.connect(self.region_info(region)["db"], timeout=30)) as db, db:
-            cursor = db.execute("SELECT * FROM images WHERE id = ?", (image_id,))
-            columns = [column[0] for column in cursor.description]
-            template = dict(zip(columns, cursor.fetchone()))
-            ids = [str(uuid.uuid4()) for _ in range(count)]
-            rows = [
-                tuple(
-                    {**template, "id": new, "name": f"{template['name']}-{number}"}[column]
-                    for column in columns
-                )
-                for number, new in enumerate(ids)
-            ]
-            marks = ", ".join("?" * len(columns))
-            db.executemany(f"INSERT INTO images ({', '.join(columns)}) VALUES ({marks})", rows)
-        return ids
 
 
 def settings(local_cloud: Any, *overrides: str) -> Settings:

@@ -6,7 +6,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import REPO
+from localcloud_client import REPO
 
 pytestmark = pytest.mark.integration
 

@@ -43,7 +43,7 @@ def test_listing_follows_pagination(clean_cloud) -> None:
 def test_region_with_2000_images_comes_back_whole(clean_cloud) -> None:
     cloud = Cloud(clean_cloud)
     first = cloud.put("Paris", "many")["id"]
-    created = {first, *cloud.clone_rows("Paris", first, 1999)}
+    created = {first, *cloud.local_cloud.clone_rows("Paris", first, 1999)}
     listed = target(clean_cloud).region("Paris").list_images()
     assert len(listed) == 2000
     assert {image.id for image in listed} == created

@@ -354,12 +354,11 @@ def stalled_master(cloud) -> Iterator[tuple[str, dict]]:
 
 def start_cli(local_cloud, tmp_path: Path, *arguments: str) -> subprocess.Popen:
     """glancesync as a child process (its own output files under tmp_path)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     return subprocess.Popen(
         [sys.executable, "-m", "glancesync.cli", *cli_arguments(local_cloud, tmp_path, *arguments)],
         stdout=(tmp_path / "out").open("w"),
         stderr=(tmp_path / "err").open("w"),
-        env=env,
+        env=local_cloud.cli_environment(),
         cwd=tmp_path,
     )
 

@@ -168,8 +168,9 @@ def test_a_readable_file_without_password_is_not_warned_about(
     config = tmp_path / "glancesync.conf"
     config.write_text("[main]\n[master]\n")
     config.chmod(0o644)
-    for name, value in local_cloud.env("master", "Madrid").items():
-        monkeypatch.setenv(name, value)
+    for name, value in local_cloud.cli_environment("master", "Madrid").items():
+        if name.startswith("OS_"):
+            monkeypatch.setenv(name, value)
     assert main(["--config-file", str(config), "--show-regions"]) == 0
     assert "chmod" not in capsys.readouterr().err
 

@@ -8,7 +8,6 @@ fail with "cannot connect" and exit status 1 instead.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,11 +225,10 @@ CASES = [
 
 
 @pytest.fixture
-def no_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def no_environment(
+    no_openstack_environment: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """No OS_* variables, no $GLANCESYNC_CONFIG, and a home of the test's own (lock file)."""
-    for name in list(os.environ):
-        if name.startswith("OS_") or name == "GLANCESYNC_CONFIG":
-            monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(tmp_path))
 
 

@@ -87,11 +87,8 @@ def test_the_default_lock_file_is_per_user_and_created_with_its_directory(
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(tmp_path: Path, no_openstack_environment: None) -> Path:
     """A configuration whose Keystone is a closed port: contacting it gives exit status 1."""
-    for name in list(os.environ):
-        if name.startswith("OS_") or name == "GLANCESYNC_CONFIG":
-            monkeypatch.delenv(name)
     path = tmp_path / "glancesync.conf"
     path.write_text(
         "[main]\nmaster_region = Madrid\n"
