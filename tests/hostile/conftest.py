@@ -16,6 +16,7 @@ cloud, and glancesync run as a child process whose time, peak memory and output 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -89,8 +90,6 @@ def hostile() -> Iterator[Callable[..., HostileCloud]]:
 @pytest.fixture
 def master_image(clean_cloud: LocalCloud) -> str:
     """One small public image in the master region; its name."""
-    import io
-
     glance = clean_cloud.glance(clean_cloud.master_region)
     image = glance.images.create(
         name=NAME, disk_format="raw", container_format="bare", visibility="public"
@@ -119,8 +118,14 @@ def glancesync(local_cloud: LocalCloud, tmp_path: Path) -> Callable[..., Run]:
         out, err = tmp_path / "out", tmp_path / "err"
         started = time.monotonic()
         with out.open("w") as stdout, err.open("w") as stderr:
-            child = subprocess.Popen(argv, stdout=stdout, stderr=stderr, cwd=tmp_path,
-                                     env=local_cloud.cli_environment(), start_new_session=True)  # fmt: skip
+            child = subprocess.Popen(
+                argv,
+                stdout=stdout,
+                stderr=stderr,
+                cwd=tmp_path,
+                env=local_cloud.cli_environment(),
+                start_new_session=True,
+            )
         killer = threading.Timer(limit, _kill_group, (child.pid,))
         killer.start()
         try:

@@ -539,7 +539,7 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
             self.send_header("Content-Type", "application/json")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            self.wfile.write(b'1\r\n{\r\n')
+            self.wfile.write(b"1\r\n{\r\n")
             while not cloud.stopped.wait(cloud.drip_interval):
                 self.wfile.write(b"400\r\n" + b" " * 0x400 + b"\r\n")
                 self.wfile.flush()
