@@ -35,6 +35,7 @@ from hostile.server import HostileCloud, Keystone
 
 NAME = "base_image"
 TARGET = "evil"
+GOOD = "Lisbon"  # the local cloud's region that every run also visits
 # Bytes no output may hold raw: C0 controls except tab and line feed, and DEL.
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -57,6 +58,15 @@ class Run:
     @property
     def errors(self) -> list[str]:
         return [line for line in self.err.splitlines() if line.startswith("ERROR")]
+
+    def failed_alone(self, failure: str, good: str = GOOD, synced: bool = False) -> None:
+        """Exit 1 with `failure` (the bad region's or target's error) in stderr, at most one
+        error line, and the good region's image uploaded (`synced`), or planned."""
+        assert self.status == 1, self.err
+        assert failure in self.err, self.err
+        assert len(self.errors) <= 1, self.err
+        verb = "uploaded" if synced else "would upload"
+        assert any(line.startswith(f"{good}: {verb} {NAME}") for line in self.out_lines), self.out
 
     def check(self, hostile: HostileCloud, seconds: float = 20, rss_mib: float = 150) -> None:
         """The rules of every hostile run (see the module's text)."""

@@ -17,7 +17,7 @@ order, any names: `../../../x/escaped` is fine) and plays `keystone` (a `Keyston
 
 - NORMAL: as Keystone does;
 - REDIRECT: 307 to the listener (a client that follows re-POSTs the password there);
-- HUGE: a token answer of `huge_size` bytes (200 MB), streamed, padded with blanks;
+- HUGE: a token answer of `huge_size` bytes (200 MB, say), streamed with its length;
 - ENDLESS: a chunked token answer that never ends (a blank chunk every `drip_interval` s);
 - DRIP: a token answer sent one byte every `drip_interval` seconds;
 - DEEP: a token answer nested `deep_levels` deep;
@@ -33,7 +33,7 @@ Each region (`add_region(name, behaviour, images=…, files=…)`) plays a `Glan
 - ENDLESS_NEW: every listing page holds `page_size` new images and a `next` to more;
 - REDIRECT: 302 to the same path on the listener, for every request;
 - NEXT_ELSEWHERE: the first page's `next` is an absolute link to the listener;
-- HUGE: a listing page of `huge_size` bytes (450 MB), streamed;
+- HUGE: a listing page of `huge_size` bytes (450 MB), streamed in chunks (no length told);
 - DRIP: a listing page sent one byte every `drip_interval` seconds;
 - DEEP: a listing page nested `deep_levels` deep;
 - ECHO: 400 whose message echoes the token received, with a raw ESC and a carriage return.
@@ -52,7 +52,7 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -127,8 +127,7 @@ class Listener:
 
         class Handler(_Quiet):
             def _record(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(min(length, 1 << 20)).decode("utf-8", "replace")
+                body = self._body().decode("utf-8", "replace")
                 listener.requests.append(
                     {
                         "method": self.command,
@@ -301,7 +300,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.stopped = threading.Event()
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -332,9 +331,21 @@ class _Server(http.server.ThreadingHTTPServer):
 
 class _Quiet(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed ACK
 
     def log_message(self, *args: object) -> None:
         pass
+
+    def _body(self) -> bytes:
+        """The request's body, sent with a Content-Length or chunked."""
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        chunks = []
+        while size := int(self.rfile.readline().split(b";")[0], 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+        self.rfile.readline()
+        return b"".join(chunks)
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode() if not isinstance(body, bytes) else body
@@ -351,8 +362,7 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
     class Handler(_Quiet):
         def _dispatch(self) -> None:
             cloud.requests.append(self.requestline)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self._body()
             path = urlsplit(self.path).path
             try:
                 if path.startswith("/v3"):
@@ -414,7 +424,7 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
             elif path == "/v2/images" and self.command == "GET":
                 self._list(region)
             elif path == "/v2/images" and self.command == "POST":
-                record = image_record("", **json.loads(body or b"{}"))
+                record = {**image_record(""), **json.loads(body or b"{}")}
                 record.update(status="queued", size=None, checksum=None, os_hash_value=None)
                 region.images.append(record)
                 self._send(201, record)
@@ -425,7 +435,7 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
             behaviour = region.behaviour
             query = parse_qs(urlsplit(self.path).query)
             if behaviour is Glance.HUGE:
-                self._stream_padded({"images": []}, cloud.huge_size, 200, {})
+                self._stream_padded({"images": []}, cloud.huge_size, 200, {}, chunked=True)
                 return
             if behaviour is Glance.DRIP:
                 self._drip(json.dumps({"images": region.images}).encode(), 200, {})
@@ -468,7 +478,14 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
                 self.wfile.write(data)
             elif parts[3:] == ["file"] and self.command == "PUT":
                 region.files[image_id] = body
-                record.update(status="active", size=len(body))
+                record.update(
+                    {
+                        key: value
+                        for key, value in image_record("", body).items()
+                        if key in ("size", "checksum", "os_hash_value")
+                    },  # fmt: skip
+                    status="active",
+                )
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -497,24 +514,36 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
             self.end_headers()
 
         def _stream_padded(
-            self, body: dict[str, Any], size: int, status: int, headers: dict[str, str]
+            self,
+            body: dict[str, Any],
+            size: int,
+            status: int,
+            headers: dict[str, str],
+            chunked: bool = False,
         ) -> None:
-            """`body` then blanks, `size` bytes in all, in 1 MiB writes (never built whole)."""
+            """`body` then blanks, `size` bytes in all, in 1 MiB writes (never built whole):
+            with its Content-Length, or `chunked` (the client learns the size by reading)."""
             head = json.dumps(body).encode()[:-1] + b', "pad": "'
             tail = b'"}'
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(size))
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(size))
             self.end_headers()
-            self.wfile.write(head)
+            write = _chunk_writer(self.wfile) if chunked else self.wfile.write
+            write(head)
             left = size - len(head) - len(tail)
             block = b" " * (1 << 20)
             while left > 0 and not cloud.stopped.is_set():
-                self.wfile.write(block[: min(left, len(block))])
+                write(block[: min(left, len(block))])
                 left -= len(block)
-            self.wfile.write(tail)
+            write(tail)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
 
         def _drip(self, data: bytes, status: int, headers: dict[str, str]) -> None:
             """`data` after its headers, one byte every drip_interval seconds."""
@@ -545,6 +574,13 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
                 self.wfile.flush()
 
     return Handler
+
+
+def _chunk_writer(wfile: Any) -> Callable[[bytes], None]:
+    def write(data: bytes) -> None:
+        wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    return write
 
 
 def _password_in(body: bytes) -> str:
