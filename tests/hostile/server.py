@@ -8,6 +8,8 @@ every request, so a test can prove that no credential ever reached it (`listener
     with HostileCloud(keystone=Keystone.NORMAL) as cloud:
         cloud.add_region("Good")                                  # a well-behaved Glance
         cloud.add_region("Bad", Glance.ENDLESS_NEXT, images=[...])
+        # or a region of the local cloud's own Keystone, served here (tests/faultproxy.py):
+        with proxied_region(local_cloud, "master", "Hostile", cloud.region("Bad")) as name: …
         overrides = cloud.overrides("evil")   # --config evil.user=… evil.password=… …
         # glancesync Lisbon evil:Bad --config *overrides
 
@@ -116,6 +118,7 @@ class Region:
     files: dict[str, bytes] = field(default_factory=dict)
     page_size: int = 1000
     index: int = 0
+    url: str = ""  # its image endpoint
 
 
 class Listener:
@@ -204,13 +207,13 @@ class HostileCloud:
     ) -> Region:
         region = Region(name, behaviour, list(images or []), dict(files or {}), page_size)
         region.index = len(self.regions)
+        region.url = f"{self.url}/glance/{region.index}"
         self.regions.append(region)
         return region
 
     def glance_url(self, region: str | Region) -> str:
         """The image endpoint of a region (as its catalog has it)."""
-        found = region if isinstance(region, Region) else self.region(region)
-        return f"{self.url}/glance/{found.index}"
+        return (region if isinstance(region, Region) else self.region(region)).url
 
     def region(self, name: str) -> Region:
         return next(region for region in self.regions if region.name == name)
