@@ -40,4 +40,4 @@ def test_a_hostile_master_fails_the_run_in_one_line(
     ]
     assert cause in run.errors[0]
     assert list(local_cloud.glance("Lisbon").images.list()) == []
-    run.check(cloud, seconds=10, registered=True)
+    run.check(cloud, seconds=8, registered=True)
