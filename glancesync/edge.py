@@ -6,8 +6,9 @@ transport adapter bounds every HTTP call:
 - a deadline for the whole call, body included: the call's `timeout` (the target's
   api_timeout). urllib3's timeouts are per read, so a server dripping a byte at a time never
   trips them: our own watchdog shuts the call's connection down when the deadline passes. A
-  streamed answer (image bytes) is watched until its headers arrive; its body has the per-read
-  timeout only (a stall timeout), so a multi-GiB transfer is not cut;
+  streamed answer (image bytes) is watched until its headers arrive; its body, like a request
+  that sends image bytes, has the per-read timeout only (a stall timeout), so a multi-GiB
+  transfer is not cut;
 - at most MAX_ANSWER bytes in an answer that is not streamed (a listing page, a token and its
   catalog, an error), and JSON at most MAX_DEPTH levels deep;
 - no redirect to another origin (scheme, host and port): every call of ours carries a
@@ -166,8 +167,9 @@ class GuardedAdapter(TCPKeepAliveAdapter):
         self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
         **kwargs: Any,
     ) -> requests.Response:  # fmt: skip
-        """Send with the deadline `timeout` (the api_timeout keystoneauth1 passes, seconds)."""
-        if timeout is None:
+        """Send with the deadline `timeout` (the api_timeout keystoneauth1 passes, seconds); a
+        request that sends image bytes (a body read as it goes) has the stall timeout only."""
+        if timeout is None or not isinstance(request.body, (bytes, str, type(None))):
             return self._send(request, stream, timeout, **kwargs)
         with _Watchdog(timeout) as watchdog:
             try:

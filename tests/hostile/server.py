@@ -36,7 +36,7 @@ Each region (`add_region(name, behaviour, images=…, files=…)`) plays a `Glan
 - REDIRECT: 302 to the same path on the listener, for every request;
 - NEXT_ELSEWHERE: the first page's `next` is an absolute link to the listener;
 - HUGE: a listing page of `huge_size` bytes (450 MB), streamed in chunks (no length told);
-- DRIP: a listing page sent one byte every `drip_interval` seconds;
+- DRIP: a listing page (and an image's bytes) sent one byte every `drip_interval` seconds;
 - DEEP: a listing page nested `deep_levels` deep;
 - ECHO: 400 whose message echoes the token received, with a raw ESC and a carriage return.
 
@@ -463,6 +463,7 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
             self._send(200, answer)
 
         def _image(self, region: Region, path: str, body: bytes) -> None:
+            behaviour = region.behaviour
             parts = [unquote(part) for part in path.strip("/").split("/")]
             if len(parts) < 3 or parts[:2] != ["v2", "images"]:
                 self._send(404, {"error": {"message": "not found"}})
@@ -472,6 +473,8 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
                            if isinstance(r, dict) and r.get("id") == image_id), None)  # fmt: skip
             if record is None:
                 self._send(404, {"error": {"message": f"no image {quote(image_id)}"}})
+            elif parts[3:] == ["file"] and self.command == "GET" and behaviour is Glance.DRIP:
+                self._drip(region.files.get(image_id, b""), 200, {})
             elif parts[3:] == ["file"] and self.command == "GET":
                 data = region.files.get(image_id, b"")
                 self.send_response(200)
