@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NoReturn
 
 from glancesync import __version__
+from glancesync.edge import MaskedUserinfo
 from glancesync.errors import (
     EXIT_CONFIG,
     EXIT_FAILURE,
@@ -150,6 +151,7 @@ def configure_logging(
     console.setFormatter(PlainInfoFormatter())
     console.setLevel(logging.WARNING if quiet else detail)
     console.addFilter(lambda record: record.name != OUTPUT_LOG.name)
+    console.addFilter(MaskedUserinfo())
     root = logging.getLogger()
     root.handlers[:] = [console]
     root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
@@ -159,6 +161,7 @@ def configure_logging(
     to_file = logging.FileHandler(log_file, encoding="utf-8")
     to_file.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
     to_file.setLevel(detail)
+    to_file.addFilter(MaskedUserinfo())
     root.addHandler(to_file)
     LOG.setLevel(min(console.level, detail))
     return to_file

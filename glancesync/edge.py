@@ -22,6 +22,7 @@ become `Image`s; server text is made printable and stripped of secrets by `serve
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import threading
@@ -370,6 +371,18 @@ def server_text(text: str, secrets: Iterable[str] = ()) -> str:
         if secret:
             text = text.replace(secret, "***")
     return printable(mask_userinfo(text))
+
+
+class MaskedUserinfo(logging.Filter):
+    """A log handler's filter: userinfo of URLs masked in every record (keystoneauth1's debug
+    lines quote the auth_url as it is written)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_userinfo(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
 
 
 def origin(url: str) -> str:

@@ -97,10 +97,13 @@ def test_an_unreachable_keystone_fails_its_regions_only(hostile, master_image, g
     run.check(cloud)
 
 
-def test_userinfo_in_an_auth_url_is_masked(hostile, master_image, glancesync):
+@pytest.mark.parametrize("verbosity", [(), ("-vv",)], ids=["plain", "http-debugging"])
+def test_userinfo_in_an_auth_url_is_masked(hostile, master_image, glancesync, verbosity):
     cloud = hostile()
     url = f"http://evil-user:url-secret-7@127.0.0.1:{closed_port()}/v3"
-    run = glancesync("--dry-run", "Lisbon", BAD, f"evil.auth_url={url}", *QUICK, hostile=cloud)
+    run = glancesync(
+        "--dry-run", *verbosity, "Lisbon", BAD, f"evil.auth_url={url}", *QUICK, hostile=cloud
+    )
     run.failed_alone("target evil (Keystone http://***@127.0.0.1:")
     assert "url-secret-7" not in run.err + run.out
     assert "WARNING: target evil (Keystone http://***@127.0.0.1:" in run.err  # the retry
