@@ -279,7 +279,7 @@ def record_problem(record: Any) -> str | None:
     problem = _field_problem(record)
     if problem is None:
         problem = next(
-            (f"property {printable(key)!r} is {_kind(value)}, not a string"
+            (f"property {printable(repr(key))} is {_kind(value)}, not a string"
              for key, value in record.items()
              if key not in GLANCE_CORE_FIELDS and value is not None and not isinstance(value, str)),
             None,

@@ -126,3 +126,16 @@ def test_a_hostile_keystone_fails_its_regions_only_under_parallel(
     run = glancesync("--parallel", "Lisbon", BAD, "api_timeout=2", *QUICK, hostile=cloud)
     run.failed_alone(failure(cloud, cause), synced=True)
     run.check(cloud, seconds=8, rss_mib=200)
+
+
+def test_show_regions_lists_the_targets_that_answer(hostile, local_cloud, glancesync):
+    cloud = hostile(Keystone.DEEP)
+    cloud.add_region("Bad")
+    run = glancesync("--show-regions", hostile=cloud)
+    assert run.status == 1
+    assert run.out == "Lisbon Paris other:Berlin other:Rome\n"
+    assert run.errors == [
+        "ERROR: "
+        + failure(cloud, "authentication failed: the answer is JSON nested deeper than 32 levels")
+    ]
+    run.check(cloud)

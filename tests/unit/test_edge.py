@@ -1,0 +1,162 @@
+"""The trust edge's rules on data (glancesync.edge, glancesync.glance.page_problem): records,
+catalogs, listing pages, JSON depth, and server text made fit to print."""
+
+from __future__ import annotations
+
+import pytest
+
+from glancesync.edge import (
+    MAX_DEPTH,
+    catalog_problem,
+    json_depth,
+    mask_userinfo,
+    origin,
+    printable,
+    record_problem,
+    server_text,
+)
+from glancesync.glance import MAX_IMAGES, MAX_PAGES, page_problem
+
+GOOD = {"id": "i1", "name": "base", "size": 12, "min_ram": 0, "protected": False, "tags": ["a"],
+        "visibility": "public", "kernel_id": None, "os_distro": "debian"}  # fmt: skip
+
+
+def test_a_well_formed_record_has_no_problem():
+    assert record_problem(GOOD) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"id": None}, "an image record has null as its id"),
+        ({"id": ""}, "an image record has a string ('') as its id"),
+        ({"name": ["a"]}, "image i1: name is a list, not a string of at most 255 characters"),
+        ({"name": "n" * 256}, "image i1: name is a string, not a string of at most 255"),
+        ({"size": "12"}, "image i1: size is a string ('12'), not an integer from 0 to"),
+        ({"size": True}, "image i1: size is a boolean (True), not an integer"),
+        ({"size": 2**63}, "image i1: size is a number (9223372036854775808), not an integer"),
+        ({"size": 10**4000}, "image i1: size is a number of more than 64 bits, not an integer"),
+        ({"min_disk": -1}, "image i1: min_disk is a number (-1), not an integer from 0"),
+        ({"visibility": "everyone"}, "image i1: visibility is a string ('everyone'), not one of"),
+        ({"protected": 1}, "image i1: protected is a number (1), not true or false"),
+        ({"tags": [1]}, "image i1: tags are not a list of strings"),
+        ({"os_distro": {"a": 1}}, "image i1: property 'os_distro' is an object, not a string"),
+        ({"\x1b[2J": 5}, "image i1: property '\\x1b[2J' is a number (5), not a string"),
+    ],
+)
+def test_a_malformed_record_is_described(change, problem):
+    assert record_problem({**GOOD, **change}).startswith(problem)
+
+
+def test_a_record_that_is_not_an_object_is_described():
+    assert record_problem(["i1"]) == "an image record is a list, not an object"
+
+
+def test_a_well_formed_catalog_has_no_problem():
+    endpoint = {"url": "http://g", "interface": "public", "region": "R", "region_id": "R"}
+    regionless = {"url": "http://k", "interface": "public", "region": None, "region_id": None}
+    catalog = [{"type": "image", "endpoints": [endpoint]}, {"type": "x", "endpoints": [regionless]}]
+    assert catalog_problem(catalog) is None
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    [
+        {"image": []},
+        ["image"],
+        [{"type": "image", "endpoints": {}}],
+        [{"type": "image", "endpoints": [{"url": 5, "interface": "public"}]}],
+        [{"type": "image", "endpoints": [{"url": "u", "interface": "public", "region": ["R"]}]}],
+    ],
+    ids=["object", "strings", "endpoints-object", "url-number", "region-list"],
+)
+def test_a_malformed_catalog_is_refused(catalog):
+    assert catalog_problem(catalog) is not None
+
+
+def page(count: int) -> list[dict]:
+    return [{"id": f"i{n}"} for n in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("records", "next_url", "followed", "problem"),
+    [
+        (page(2), None, {"/v2/images?limit=2"}, None),
+        (page(2), "/v2/images?limit=2&marker=i1", {"/v2/images?limit=2"}, None),
+        ({"i1": {}}, None, set(), "no image list in the answer"),
+        (page(3), None, set(), "a page of 3 images, more than the 2 asked for"),
+        (page(2), "/v2/images?limit=2", {"/v2/images?limit=2"}, "the next link repeats"),
+        ([], "/v2/images?marker=x", {"/v2/images?limit=2"}, "a page without images has a next"),
+        (page(1), "http://elsewhere:1/v2/images?marker=i0", set(), "the next link 'http://"),
+        (page(1), "/v2/../../v3/auth/tokens", set(), "the next link '/v2/../../v3/auth/tokens'"),
+        (page(1), ["/v2/images?x"], set(), "the next link ['/v2/images?x'] is not a /v2/images"),
+    ],
+    ids=[
+        "last",
+        "next",
+        "not-a-list",
+        "too-many",
+        "repeat",
+        "empty",
+        "elsewhere",
+        "path",
+        "not-a-string",
+    ],  # fmt: skip
+)
+def test_listing_pages_are_bounded(records, next_url, followed, problem):
+    found = page_problem(records, next_url, followed, 2, 0)
+    assert found == problem if problem is None else found.startswith(problem)
+
+
+def test_a_listing_has_at_most_max_pages_and_max_images():
+    followed = {f"/v2/images?marker={n}" for n in range(MAX_PAGES)}
+    assert page_problem(page(1), "/v2/images?marker=new", followed, 1000, 0) == (
+        f"more than {MAX_PAGES} pages"
+    )
+    assert page_problem(page(2), None, set(), 1000, MAX_IMAGES - 1) == (
+        f"more than {MAX_IMAGES} images"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b'{"images": [{"tags": []}]}', 4),
+        (b' \n[[["a"]]]', 3),
+        (b'{"name": "[[[[{{{{", "x": "\\"[[["}', 1),
+        (b"<html>[[[[[[</html>", 0),
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), MAX_DEPTH + 1),
+    ],
+    ids=["record", "array", "brackets-in-strings", "not-json", "too-deep"],
+)
+def test_json_depth_is_measured_without_parsing(body, depth):
+    assert json_depth(body) == depth
+
+
+def test_control_characters_are_escaped():
+    assert printable("a\x1b[31mb\r\nc\x7f\x9b") == "a\\x1b[31mb\\x0d\\x0ac\\x7f\\x9b"
+
+
+def test_userinfo_is_masked_wherever_it_occurs():
+    text = "to http://u:pw@h:5000/v3 and HTTPS://pw@h/x, not mail@example.org"
+    assert (
+        mask_userinfo(text) == "to http://***@h:5000/v3 and HTTPS://***@h/x, not mail@example.org"
+    )
+
+
+def test_server_text_is_redacted_masked_and_escaped():
+    text = "token tok-1 for http://u:pw@h/v3 refused\x1b[2J"
+    assert server_text(text, ["tok-1", ""]) == "token *** for http://***@h/v3 refused\\x1b[2J"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:pw@Host:80/v3", "http://host:80"),
+        ("https://h/v3", "https://h:443"),
+        ("http://h:99999/", "an invalid address (http://h:99999/)"),
+        ("http://h\x1b/", "http://h\\x1b:80"),
+    ],
+)
+def test_an_origin_is_scheme_host_and_port_without_userinfo(url, shown):
+    assert origin(url) == shown
