@@ -665,27 +665,42 @@ def test_a_malformed_configuration_gives_one_clear_message_without_passwords(tmp
     assert raised.value.__context__ is None or raised.value.__suppress_context__
 
 
-# --- the sample configuration
-
+# --- the sample configuration: a minimal configuration, then a commented-out reference
 
 OPTION_LINE = re.compile(r"^#(\[\w+\]|\w+ =.*)$", re.MULTILINE)
+REFERENCE_MARK = "# Reference\n"
 
 
-def test_the_sample_loads_with_credentials_and_region_from_os_variables():
+def sample_reference() -> str:
+    """The sample's reference part, every option and section line uncommented."""
+    text = SAMPLE.read_text()
+    return OPTION_LINE.sub(r"\1", text[text.index(REFERENCE_MARK) :])
+
+
+def test_the_sample_loads_as_it_is_as_the_minimal_configuration():
     loaded = load_settings(str(SAMPLE), [], ENV)
     assert list(loaded.targets) == ["master"]
-    assert (loaded.main.master_region, loaded.master.user) == ("Burgos", "env-user")
+    assert (loaded.main.master_region, loaded.master.user) == ("RegionOne", "glancesync")
+    assert loaded.master == load_settings(str(SAMPLE), [], {}).master  # the file's, not OS_*
 
 
-def test_the_sample_documents_the_true_defaults(tmp_path):
-    commented = load_settings(str(SAMPLE), [], ENV)
-    uncommented = load(tmp_path, OPTION_LINE.sub(r"\1", SAMPLE.read_text()), environ=ENV)
-    assert (uncommented.main, uncommented.master) == (commented.main, commented.master)
+def test_the_sample_minimal_part_sets_only_the_region_and_the_credentials():
+    text = SAMPLE.read_text()
+    minimal = text[: text.index(REFERENCE_MARK)]
+    keys = re.findall(r"^(\w+) =", minimal, re.MULTILINE)
+    assert keys == ["master_region", "user", "password", "auth_url", "project"]
+
+
+def test_the_sample_reference_documents_the_true_defaults(tmp_path):
+    defaults = load(tmp_path, "[master]\n", environ=ENV)
+    uncommented = load(tmp_path, sample_reference(), environ=ENV)
+    assert (uncommented.main, uncommented.master) == (defaults.main, defaults.master)
 
 
 def test_the_sample_example_target_loads_once_uncommented(tmp_path):
-    other = load(tmp_path, OPTION_LINE.sub(r"\1", SAMPLE.read_text()), environ=ENV).targets["other"]
+    other = load(tmp_path, sample_reference(), environ=ENV).targets["other"]
     assert (other.user, other.password, other.ignore_regions) == ("admin", "secret", ("RegionTwo",))
+    assert other.only_tenant_images  # no unsafe value in an example meant to be copied
 
 
 def test_the_sample_shows_every_key():
