@@ -170,6 +170,8 @@ def test_percent_signs_are_literal(tmp_path):
         ("tenant", "project", "admin-project", "admin-project"),
         ("keystone_url", "auth_url", "https://other.example/v3", "https://other.example/v3"),
         ("list_images_timeout", "api_timeout", "45", 45.0),
+        ("username", "user", "syncer", "syncer"),
+        ("project_name", "project", "images", "images"),
     ],
 )
 def test_ancestor_spellings_are_aliases(tmp_path, alias, key, text, expected):
@@ -178,6 +180,55 @@ def test_ancestor_spellings_are_aliases(tmp_path, alias, key, text, expected):
     plain.pop(key, None)
     body = "".join(f"{name} = {value}\n" for name, value in plain.items())
     assert getattr(load(tmp_path, MAIN + "[master]\n" + body).master, key) == expected
+
+
+def unknown_key_message(tmp_path, section: str, line: str) -> str:
+    config = MINIMAL.replace(f"[{section}]\n", f"[{section}]\n{line}\n")
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, config, environ=ENV)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "section, line, hint",
+    [
+        ("master", "os_username = a", "(OS_USERNAME of an openrc file is 'user' here)"),
+        ("master", "OS_PASSWORD = a", "(OS_PASSWORD of an openrc file is 'password' here)"),
+        ("master", "os_auth_url = a", "(OS_AUTH_URL of an openrc file is 'auth_url' here)"),
+        ("master", "os_project_name = a", "(OS_PROJECT_NAME of an openrc file is 'project' here)"),
+        ("master", "os_tenant_name = a", "(write 'project')"),
+        ("master", "tenant_name = a", "(write 'project')"),
+        ("master", "os_cacert = a", "(OS_CACERT of an openrc file is 'cacert' here)"),
+        ("master", "domain_name = a", "(write 'user_domain_name' and 'project_domain_name')"),
+        ("master", "region_name = a", "(the master region is [main] master_region;"),
+        ("main", "os_region_name = a", "(the master region is [main] master_region;"),
+    ],
+)
+def test_openstack_spellings_name_the_key_to_write(tmp_path, section, line, hint):
+    key = line.split(" =")[0].lower()
+    assert f"[{section}] {key}: unknown key {hint}" in unknown_key_message(tmp_path, section, line)
+
+
+@pytest.mark.parametrize("line", ["usernam = a", "user_name = a", "projet_name = a"])
+def test_a_typo_of_an_openstack_spelling_is_pointed_at_a_safe_key(tmp_path, line):
+    message = unknown_key_message(tmp_path, "master", line)
+    assert "did you mean" in message
+    assert not any(f"'{key}'" in message for key in ("rename", "replace", "dontupdate"))
+    assert "project_domain_name" not in message
+
+
+@pytest.mark.parametrize(
+    "line, hint",
+    [("renam = any", "rename"), ("replce = any", "replace"), ("dontupdat = x", "dontupdate")],
+)
+def test_a_very_close_typo_of_a_destructive_key_still_gets_its_hint(tmp_path, line, hint):
+    assert f"(did you mean '{hint}'?)" in unknown_key_message(tmp_path, "master", line)
+
+
+@pytest.mark.parametrize("line", ["surname = a", "filename = a", "update = a"])
+def test_a_merely_similar_word_is_never_pointed_at_a_destructive_key(tmp_path, line):
+    message = unknown_key_message(tmp_path, "master", line)
+    assert not any(f"'{key}'" in message for key in ("rename", "replace", "dontupdate"))
 
 
 def test_retired_ancestor_keys_are_ignored_with_a_warning(tmp_path, caplog):
