@@ -77,14 +77,14 @@ region arguments:
 
 environment:
   {CONFIG_FILE_VARIABLE}     the configuration file, unless --config-file names one
-  OS_REGION_NAME        [main] master_region, when the configuration leaves it unset
-  OS_CLOUD              the cloud of clouds.yaml for a [master] without credentials
+  OS_REGION_NAME        [main] master_region, when the configuration has none
+  OS_CLOUD              the clouds.yaml cloud of a [master] without credentials
   OS_USERNAME, OS_PASSWORD, OS_AUTH_URL, OS_PROJECT_NAME (or OS_TENANT_NAME),
   OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_CACERT
                         the [master] keys the configuration leaves unset
   OS_CLIENT_CONFIG_FILE the clouds.yaml to read, before ./clouds.yaml,
                         ~/.config/openstack/ and /etc/openstack/
-  TMPDIR                where a sync caches master images, unless [main] cache_dir
+  TMPDIR                where a sync caches master images (or [main] cache_dir)
 
 files:
   {DEFAULT_CONFIG_FILE}  the configuration, unless --config-file or

@@ -237,7 +237,7 @@ def test_every_exit_status_says_what_to_do():
     assert all(len(cells) == 3 and cells[2] for cells in list_table("Exit statuses"))
 
 
-def test_every_long_option_is_documented():
+def test_every_option_is_documented():
     actions = build_parser()._actions
     options = {option for action in actions for option in action.option_strings}
     assert options
