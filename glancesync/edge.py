@@ -40,7 +40,7 @@ from glancesync.image import GLANCE_CORE_FIELDS
 
 MiB = 1024 * 1024
 MAX_ANSWER = 32 * MiB  # a listing page of 1000 images is a few MiB; a large catalog, one
-MAX_DEPTH = 32  # Glance records are 3 levels deep, a Keystone token 6
+MAX_DEPTH = 32  # a listing page nests 4 levels deep, a Keystone token 6
 MAX_REDIRECTS = 3
 REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
 _READ_SIZE = 64 * 1024
@@ -198,7 +198,7 @@ class GuardedAdapter(TCPKeepAliveAdapter):
             if watchdog is not None:
                 watchdog.disarm()  # the bytes that follow have the stall timeout only
         else:
-            _read_bounded(response)  # an error answer is never image bytes
+            _read_bounded(response)  # a whole answer; an error answer is never image bytes
         return response
 
 
