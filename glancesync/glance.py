@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import IO, Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from keystoneauth1 import adapter as ksa_adapter
@@ -105,6 +106,11 @@ def image_from_record(record: Any, region: str, what: str = "read image") -> Ima
         properties=properties,
         region=region,
     )
+
+
+def image_path(image_id: str, tail: str = "") -> str:
+    """The API path of an image: its id (a server's word) quoted, never a path of its own."""
+    return f"/v2/images/{quote(image_id, safe='')}{tail}"
 
 
 def page_problem(
@@ -462,7 +468,7 @@ class RegionGlance:
         return images
 
     def get_image(self, image_id: str) -> Image:
-        body = self._json("get image", "GET", f"/v2/images/{image_id}", image=image_id)
+        body = self._json("get image", "GET", image_path(image_id), image=image_id)
         return image_from_record(body, self.full_name, "get image")
 
     def create_image(self, new: NewImage) -> Image:
@@ -484,7 +490,7 @@ class RegionGlance:
         self._request(
             "upload image",
             "PUT",
-            f"/v2/images/{image_id}/file",
+            image_path(image_id, "/file"),
             image=image_id,
             headers=headers,
             data=_chunks_of(data),
@@ -494,7 +500,7 @@ class RegionGlance:
     def download(self, image_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """The image's bytes as a stream of chunks; a broken stream raises RegionError."""
         response = self._request(
-            "download image", "GET", f"/v2/images/{image_id}/file", image=image_id, stream=True
+            "download image", "GET", image_path(image_id, "/file"), image=image_id, stream=True
         )
         return self._stream(response, image_id, chunk_size)
 
@@ -515,7 +521,7 @@ class RegionGlance:
         return image_from_record(record, self.full_name, "update image")
 
     def delete_image(self, image_id: str) -> None:
-        self._request("delete image", "DELETE", f"/v2/images/{image_id}", image=image_id)
+        self._request("delete image", "DELETE", image_path(image_id), image=image_id)
 
     def finish_upload(self, uploaded: Image, protected: bool) -> Image:
         """After verification: remove UPLOAD_MARKER (and set `protected`) in one patch. A
@@ -537,7 +543,7 @@ class RegionGlance:
         return self._json(
             what,
             "PATCH",
-            f"/v2/images/{image_id}",
+            image_path(image_id),
             image=image or image_id,
             headers={"Content-Type": JSON_PATCH},
             data=json.dumps(operations),
