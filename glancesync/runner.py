@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TextIO
 
 from glancesync.cache import MasterCache, run_cache
+from glancesync.edge import MaskedUserinfo
 from glancesync.errors import ConfigError, GlanceSyncError
 from glancesync.executor import Emit, Executor, outcome_of, upload_size
 from glancesync.glance import RegionGlance, Targets
@@ -284,6 +285,7 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
     terminal's handler is dropped), at least at INFO; collect what it prints for the parent."""
     handler = logging.FileHandler(job.log_file)
     handler.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
+    handler.addFilter(MaskedUserinfo())
     root = logging.getLogger()
     root.handlers[:] = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
     root.addHandler(handler)

@@ -50,6 +50,7 @@ class Run:
     seconds: float
     rss_mib: float
     local_passwords: tuple[str, ...]
+    workdir: Path  # its working directory (--run-dir runs, --log-file…)
 
     @property
     def out_lines(self) -> list[str]:
@@ -159,6 +160,7 @@ def glancesync(local_cloud: LocalCloud, tmp_path: Path) -> Callable[..., Run]:
             time.monotonic() - started,
             peak.mib,
             passwords,
+            tmp_path,
         )
 
     return run

@@ -110,6 +110,19 @@ def test_userinfo_in_an_auth_url_is_masked(hostile, master_image, glancesync, ve
     run.check(cloud)
 
 
+def test_userinfo_is_masked_in_the_logs_of_parallel_children(hostile, master_image, glancesync):
+    cloud = hostile()
+    cloud.add_region("Good")
+    url = cloud.auth_url.replace("http://", "http://evil-user:url-secret-7@")
+    run = glancesync("--parallel", "-vv", "Lisbon", "evil:Good", f"evil.auth_url={url}",
+                     hostile=cloud)  # fmt: skip
+    assert run.status == 0, run.err
+    logs = [path.read_text() for path in run.workdir.glob("runs/*/*.log")]
+    assert len(logs) == 2 and "http://***@127.0.0.1" in "".join(logs)
+    assert "url-secret-7" not in run.err + "".join(logs)
+    run.check(cloud, rss_mib=200)
+
+
 @pytest.mark.parametrize(
     ("keystone", "cause"),
     [
