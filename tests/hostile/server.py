@@ -24,7 +24,7 @@ order, any names: `../../../x/escaped` is fine) and plays `keystone` (a `Keyston
 - DRIP: a token answer sent one byte every `drip_interval` seconds;
 - DEEP: a token answer nested `deep_levels` deep;
 - BAD_CATALOG: a token whose catalog is not a list of services;
-- ECHO: 401 whose message echoes the password received, with a raw ESC.
+- ECHO: 400 whose message echoes the password received, with a raw ESC.
 
 Each region (`add_region(name, behaviour, images=…, files=…)`) plays a `Glance` value:
 
@@ -393,7 +393,7 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
                 self._redirect(307, f"{cloud.listener.url}/v3/auth/tokens")
             elif behaviour is Keystone.ECHO:
                 message = f"wrong password {password!r} {ESC}[31m for {cloud.user}"
-                self._send(401, {"error": {"code": 401, "message": message}})
+                self._send(400, {"error": {"code": 400, "message": message}})
             elif password != cloud.password:
                 self._send(401, {"error": {"code": 401, "message": "The request you have made "
                                            "requires authentication."}})  # fmt: skip

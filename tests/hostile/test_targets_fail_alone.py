@@ -83,7 +83,13 @@ def test_a_refusal_echoing_the_password_prints_no_password(hostile, master_image
     cloud = hostile(Keystone.ECHO)
     cloud.add_region("Bad")
     run = glancesync("--dry-run", "Lisbon", BAD, hostile=cloud)
-    run.failed_alone(failure(cloud, "the credentials of user 'evil-user' were refused"))
+    run.failed_alone(
+        failure(
+            cloud,
+            "authentication failed: Keystone answered HTTP 400 wrong password '***' \\x1b[31m for "
+            "evil-user",
+        )
+    )
     run.check(cloud)
 
 
