@@ -10,7 +10,7 @@ transport adapter bounds every HTTP call:
   that sends image bytes, has the per-read timeout only (a stall timeout), so a multi-GiB
   transfer is not cut;
 - at most MAX_ANSWER bytes in an answer that is not streamed (a listing page, a token and its
-  catalog, an error), and JSON at most MAX_DEPTH levels deep;
+  catalog, an error), and JSON at most MAX_DEPTH levels deep holding at most MAX_VALUES values;
 - no redirect to another origin (scheme, host and port): every call of ours carries a
   password or a token. Redirects within the origin are followed (keystoneauth1 follows them,
   at most MAX_REDIRECTS).
@@ -41,6 +41,7 @@ from glancesync.image import GLANCE_CORE_FIELDS
 MiB = 1024 * 1024
 MAX_ANSWER = 32 * MiB  # a listing page of 1000 images is a few MiB; a large catalog, one
 MAX_DEPTH = 32  # a listing page nests 4 levels deep, a Keystone token 6
+MAX_VALUES = 500_000  # 1000 images of 150 fields; a value parses into 50 to 100 bytes
 MAX_REDIRECTS = 3
 REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
 _READ_SIZE = 64 * 1024
@@ -221,7 +222,8 @@ def _refuse_redirect_elsewhere(url: str, response: requests.Response) -> None:
 
 
 def _read_bounded(response: requests.Response) -> None:
-    """Read a whole answer, at most MAX_ANSWER bytes and MAX_DEPTH levels of JSON."""
+    """Read a whole answer: at most MAX_ANSWER bytes, MAX_DEPTH levels and MAX_VALUES values
+    of JSON."""
     limit = f"larger than {MAX_ANSWER // MiB} MiB"
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_ANSWER:
@@ -236,26 +238,50 @@ def _read_bounded(response: requests.Response) -> None:
             raise Refused(f"the answer is {limit}")
         chunks.append(chunk)
     body = b"".join(chunks)
-    if json_depth(body) > MAX_DEPTH:
-        raise Refused(f"the answer is JSON nested deeper than {MAX_DEPTH} levels")
+    problem = json_problem(body)
+    if problem is not None:
+        raise Refused(problem)
     response._content = body  # requests' own slot: Session.send then reads no further
 
 
 _JSON_CONTAINER = re.compile(rb"\s*[\[{]")
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
 
 
-def json_depth(body: bytes) -> int:
-    """How deeply a JSON text nests (0 if it is not an array or object), without parsing it:
-    the C scanner of `json` recurses, and a deep enough text is a RecursionError."""
+def json_problem(body: bytes) -> str | None:
+    """Why a JSON text (an array or object) is refused before it is parsed, or None: 32 MiB of
+    small values parse into a GiB, and the C scanner of `json` recurses (a deep enough text is
+    a RecursionError). Commas and brackets are counted as values, those of strings too."""
     if not _JSON_CONTAINER.match(body):
-        return 0
-    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+        return None
+    if body.count(b",") + body.count(b"[") + body.count(b"{") > MAX_VALUES:
+        return f"the answer holds more than {MAX_VALUES} JSON values"
+    if json_depth(body) > MAX_DEPTH:
+        return f"the answer is JSON nested deeper than {MAX_DEPTH} levels"
+    return None
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply a JSON text nests, brackets in strings left out; memory: one copy of it."""
+    depth = deepest = start = 0
+    for string in _JSON_STRING.finditer(body):
+        depth, deepest = _nesting(body[start : string.start()], depth, deepest)
+        start = string.end()
+    return _nesting(body[start:], depth, deepest)[1]
+
+
+def _nesting(text: bytes, depth: int, deepest: int) -> tuple[int, int]:
+    """The depth after `text` (outside strings) entered at `depth`, and the deepest so far."""
+    brackets = text.translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return depth, deepest
+    steps = _STEP.__getitem__
+    highest = max(accumulate(map(steps, brackets), initial=depth))  # streamed: no list
+    return depth + sum(map(steps, brackets)), max(deepest, highest)
 
 
 # --- Glance records

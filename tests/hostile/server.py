@@ -36,6 +36,7 @@ Each region (`add_region(name, behaviour, images=…, files=…)`) plays a `Glan
 - REDIRECT: 302 to the same path on the listener, for every request;
 - NEXT_ELSEWHERE: the first page's `next` is an absolute link to the listener;
 - HUGE: a listing page of `huge_size` bytes (450 MB), streamed in chunks (no length told);
+- SWARM: a listing page of SWARM_SIZE bytes (under any size cap) of ten million empty arrays;
 - DRIP: a listing page (and an image's bytes) sent one byte every `drip_interval` seconds;
 - DEEP: a listing page nested `deep_levels` deep;
 - ECHO: 400 whose message echoes the token received, with a raw ESC and a carriage return.
@@ -60,6 +61,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MB = 1000 * 1000
+SWARM_SIZE = 30 * MB
 ESC = "\x1b"
 
 
@@ -81,6 +83,7 @@ class Glance(enum.Enum):
     REDIRECT = "redirect"
     NEXT_ELSEWHERE = "next-elsewhere"
     HUGE = "huge"
+    SWARM = "swarm"
     DRIP = "drip"
     DEEP = "deep"
     ECHO = "echo"
@@ -443,6 +446,9 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
             if behaviour is Glance.DRIP:
                 self._drip(json.dumps({"images": region.images}).encode(), 200, {})
                 return
+            if behaviour is Glance.SWARM:
+                self._swarm()
+                return
             if behaviour is Glance.DEEP:
                 self._send(200, _deep(cloud.deep_levels, {"images": []}))
                 return
@@ -550,6 +556,21 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
             write(tail)
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
+
+        def _swarm(self) -> None:
+            """A listing page of SWARM_SIZE bytes, mostly empty arrays, in 1 MiB writes."""
+            head, tail, item = b'{"images": [], "swarm": [', b"[]]}", b"[],"
+            count = (SWARM_SIZE - len(head) - len(tail)) // len(item)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(head) + count * len(item) + len(tail)))
+            self.end_headers()
+            self.wfile.write(head)
+            per_write = (1 << 20) // len(item)
+            while count > 0 and not cloud.stopped.is_set():
+                self.wfile.write(item * min(count, per_write))
+                count -= per_write
+            self.wfile.write(tail)
 
         def _drip(self, data: bytes, status: int, headers: dict[str, str]) -> None:
             """`data` after its headers, one byte every drip_interval seconds."""

@@ -75,6 +75,16 @@ def test_a_450_mb_listing_page_is_refused_at_32_mib(hostile, master_image, glanc
     run.check(cloud)
 
 
+def test_a_page_of_ten_million_small_values_is_refused_before_parsing(
+    hostile, master_image, glancesync
+):
+    cloud = hostile()
+    cloud.add_region("Bad", Glance.SWARM)
+    run = glancesync("--dry-run", "Lisbon", BAD, *QUICK, hostile=cloud)
+    run.failed_alone(FAILED + "the answer holds more than 500000 JSON values")
+    run.check(cloud)
+
+
 def test_a_dripping_listing_meets_the_deadline(hostile, master_image, glancesync):
     cloud = hostile(drip_interval=0.3)
     cloud.add_region("Bad", Glance.DRIP, images=[image_record("x")])

@@ -7,8 +7,10 @@ import pytest
 
 from glancesync.edge import (
     MAX_DEPTH,
+    MAX_VALUES,
     catalog_problem,
     json_depth,
+    json_problem,
     mask_userinfo,
     origin,
     printable,
@@ -121,16 +123,31 @@ def test_a_listing_has_at_most_max_pages_and_max_images():
 @pytest.mark.parametrize(
     ("body", "depth"),
     [
-        (b'{"images": [{"tags": []}]}', 4),
+        (b'{"images": [{"tags": [], "a": 1}]}', 4),
         (b' \n[[["a"]]]', 3),
-        (b'{"name": "[[[[{{{{", "x": "\\"[[["}', 1),
-        (b"<html>[[[[[[</html>", 0),
+        (b'{"name": "[[[[{{{{", "x": "\\"[[[", "y": "]]]]]]"}', 1),
         (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), MAX_DEPTH + 1),
     ],
-    ids=["record", "array", "brackets-in-strings", "not-json", "too-deep"],
+    ids=["record", "array", "brackets-in-strings", "too-deep"],
 )
-def test_json_depth_is_measured_without_parsing(body, depth):
+def test_json_depth_leaves_strings_out(body, depth):
     assert json_depth(body) == depth
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"images": [{"tags": [], "a": 1}]}', None),
+        (b"<html>[[[[[[ a, b, c</html>", None),
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), "the answer is JSON nested deeper"),
+        (b"[" + b"[]," * MAX_VALUES + b"[]]", f"the answer holds more than {MAX_VALUES} JSON"),
+        (b'["' + b'","' * MAX_VALUES + b'"]', f"the answer holds more than {MAX_VALUES} JSON"),
+    ],
+    ids=["page", "not-json", "deep", "many-arrays", "many-strings"],
+)
+def test_json_is_refused_before_parsing_when_deep_or_swarming(body, problem):
+    found = json_problem(body)
+    assert found == problem if problem is None else found.startswith(problem)
 
 
 def test_control_characters_are_escaped():
