@@ -58,7 +58,45 @@ def outcome_of(
 ) -> ItemOutcome:
     """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
     status, action, error = item.status.value, item.action.value, error or item.problem
-    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result)
+    metadata = metadata_diff(item.change) if item.change else None
+    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
+
+
+def metadata_diff(change: MetadataChange) -> dict[str, object]:
+    """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
+    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
+    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
+    changed: dict[str, object] = {**change.attributes, **change.set_properties}
+    settings: dict[str, dict[str, object]] = {
+        key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
+    }
+    settings.update(
+        (key, {"old": change.previous.get(key), "new_copy_of": name})
+        for key, name in change.references.items()
+    )
+    return {"set": settings, "remove": list(change.remove_properties), "keep": list(change.kept)}
+
+
+def describe_change(change: MetadataChange, dry_run: bool) -> str:
+    """A metadata change in words: `set type: old → base; remove x; keep hw_qemu_guest_agent`
+    ("removed" and "kept" once done)."""
+    news = {
+        **change.attributes,
+        **change.set_properties,
+        **{key: f"new copy of {name}" for key, name in change.references.items()},
+    }
+    clauses = [
+        f"set {key}: {change.previous[key]} → {new}"
+        if key in change.previous
+        else f"set {key}: {new}"
+        for key, new in news.items()
+    ]
+    remove, keep = ("remove", "keep") if dry_run else ("removed", "kept")
+    if change.remove_properties:
+        clauses.append(f"{remove} {', '.join(change.remove_properties)}")
+    if change.kept:
+        clauses.append(f"{keep} {', '.join(change.kept)}")
+    return "; ".join(clauses)
 
 
 def describe(item: PlanItem, dry_run: bool) -> str:
@@ -67,6 +105,8 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
     if item.action in _UPLOAD_ACTIONS:
         line += f" ({human_size(item.master.size)})"
+    if item.change:
+        line += f": {describe_change(item.change, dry_run)}"
     return line
 
 

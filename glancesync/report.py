@@ -49,7 +49,8 @@ class ItemOutcome(Record):
     """One image of one region in this run: a line of `--format json`.
 
     `image` is None for a region that failed as a whole; `status` is None for a leftover of an
-    interrupted upload. `bytes` is what the action uploads (would upload, in a dry run)."""
+    interrupted upload. `bytes` is what the action uploads (would upload, in a dry run).
+    `metadata` is the change of a metadata update (`executor.metadata_diff`), else None."""
 
     region: str
     image: str | None
@@ -58,6 +59,7 @@ class ItemOutcome(Record):
     bytes: int
     error: str | None
     result: Result
+    metadata: dict[str, object] | None = None
 
 
 @dataclass

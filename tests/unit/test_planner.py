@@ -566,9 +566,7 @@ CHANGE_CASES = [
         [master("a", properties={"nid": "1", "type": "base", "local": "master's"})],
         [regional("a", properties={"nid": "2", "type": "base", "local": "ours", "extra": "ours"})],
         {"metadata_set": frozenset({"nid", "type"})},
-        MetadataChange(
-            set_properties={"nid": "1"}, previous={"nid": "2"}, kept=("extra", "local")
-        ),
+        MetadataChange(set_properties={"nid": "1"}, previous={"nid": "2"}, kept=("extra", "local")),
         id="metadata_set: only differing listed properties; local ones never set or removed",
     ),
     pytest.param(
