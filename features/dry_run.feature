@@ -24,8 +24,8 @@ Feature: Dry run
       """
       Lisbon: would upload and keep the old copy of base (1.0 KiB)
       Lisbon: would upload web (2.0 KiB)
-      Paris: would update metadata of base
-      Paris: would mark obsolete app_obsolete
+      Paris: would update metadata of base: set type: old → base
+      Paris: would mark obsolete app_obsolete: set name: app → app_obsolete; set visibility: public → private
       Paris: would upload web (2.0 KiB)
       other:Berlin: would replace base (1.0 KiB)
       other:Berlin: would upload web (2.0 KiB)

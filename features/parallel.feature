@@ -20,7 +20,7 @@ Feature: Regions in parallel
     When I run glancesync <options> --run-dir runs Lisbon Paris other:Berlin
     Then the output is:
       """
-      Lisbon: updated metadata of base
+      Lisbon: updated metadata of base: set type: old → base
       Lisbon: uploaded web (2.0 KiB)
       Paris: uploaded web (2.0 KiB)
       other:Berlin: uploaded base (1.0 KiB)
@@ -55,7 +55,7 @@ Feature: Regions in parallel
     When I run glancesync --parallel --dry-run --run-dir runs
     Then the output is:
       """
-      Lisbon: would update metadata of base
+      Lisbon: would update metadata of base: set type: old → base
       Lisbon: would upload web (2.0 KiB)
       Paris: would upload web (2.0 KiB)
       """

@@ -14,7 +14,7 @@ from glancesync.image import UPLOAD_MARKER
 
 pytestmark = pytest.mark.integration
 
-IMAGE_KEYS = ["region", "image", "status", "action", "bytes", "error", "result"]
+IMAGE_KEYS = ["region", "image", "status", "action", "bytes", "error", "result", "metadata"]
 
 
 @pytest.fixture
@@ -53,9 +53,10 @@ def test_show_status_gives_status_planned_action_and_bytes_per_image(cloud, tmp_
     assert by_image(records) == {
         ("Lisbon", "new"): {"region": "Lisbon", "image": "new", "status": "pending_upload",
                             "action": "upload", "bytes": 8 * KiB, "error": None,
-                            "result": "planned"},
+                            "result": "planned", "metadata": None},
         ("Lisbon", "same"): {"region": "Lisbon", "image": "same", "status": "ok",
-                             "action": "none", "bytes": 0, "error": None, "result": "none"},
+                             "action": "none", "bytes": 0, "error": None, "result": "none",
+                             "metadata": None},
     }  # fmt: skip
 
 
@@ -89,6 +90,23 @@ def test_sync_reports_what_it_did_per_region_in_region_order(cloud, tmp_path, ca
         assert images[region, name]["result"] == "done"
         assert images[region, name]["bytes"] == cloud.only(region, name)["size"]
     assert images["Lisbon", "same"]["result"] == "none"
+
+
+@pytest.mark.parametrize("mode", [["--dry-run"], ["--show-status"], []], ids=str)
+def test_a_metadata_update_names_each_key_set_removed_and_kept(cloud, tmp_path, capsys, mode):
+    cloud.put("Madrid", "p", payload("p", 4 * KiB), type="base")
+    cloud.put("Lisbon", "p", payload("p", 4 * KiB), type="old", hw_qemu_guest_agent="yes")
+
+    status, [record] = json_run(cloud, tmp_path, capsys, *mode, "Lisbon")
+
+    assert status == 0
+    assert (record["status"], record["action"]) == ("pending_metadata", "update_metadata")
+    assert record["result"] == ("done" if not mode else "planned")
+    assert record["metadata"] == {
+        "set": {"type": {"old": "old", "new": "base"}},
+        "remove": [],
+        "keep": ["hw_qemu_guest_agent"],
+    }
 
 
 def test_a_second_sync_reports_nothing_to_do(cloud, tmp_path, capsys):
@@ -148,7 +166,7 @@ def test_an_unknown_region_is_one_failed_object(cloud, tmp_path, capsys):
     assert records[0] == {
         "region": "Atlantis", "image": None, "status": None, "action": "none", "bytes": 0,
         "error": "unknown region 'Atlantis': not in the catalog of its target",
-        "result": "failed",
+        "result": "failed", "metadata": None,
     }  # fmt: skip
     assert [record["region"] for record in records[1:]] == ["Lisbon"]
 
