@@ -268,7 +268,7 @@ def run_command(args: argparse.Namespace, progress: Progress) -> tuple[int, Repo
         except Exception as error:  # a bug of ours: one line, the traceback only with -v
             LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
             status = EXIT_FAILURE
-    report.add_problem(f"the run ended with exit status {status}")
+    report.stop(status)
     return status, report
 
 

@@ -134,22 +134,22 @@ class Executor:
         """Carry out the plan (or say what it would do), emitting each image's outcome; an
         interruption emits the image in flight as failed and the rest as skipped."""
         report = RegionReport(region=plan.region)
-        report.statuses.update(item.status.value for item in plan.items)
         started = time.monotonic()
         order = execution_order(plan)
         report.leftovers_kept = self._remove_leftovers(plan.region, plan.leftovers)
-        self._apply_in_order(plan.region, order, {image.name for image in regional_images}, report)
+        self._apply_in_order(report, order, {image.name for image in regional_images})
         scheduled = {id(item) for item in order}
         for item in plan.items:
             if id(item) not in scheduled:
-                self._tell(plan.region, item, Result.NONE)
+                self._tell(report, item, Result.NONE)
         report.seconds = time.monotonic() - started
         return report
 
     def _apply_in_order(
-        self, region: str, order: list[PlanItem], taken_names: set[str], report: RegionReport
+        self, report: RegionReport, order: list[PlanItem], taken_names: set[str]
     ) -> None:
         """The actions one after the other; the first failure skips the rest of the region."""
+        region = report.region
         uploaded_ids: dict[str, str] = {}
         with self.progress.counter(region, len(order), "action") as advance:
             for index, item in enumerate(order):
@@ -158,25 +158,27 @@ class Executor:
                 except GlanceSyncError as error:
                     report.failure = str(error)
                     text = f"{region}: FAILED {error}"
-                    self._give_up(region, order[index:], report.failure, text)
+                    self._give_up(report, order[index:], report.failure, text)
                     return
                 except (KeyboardInterrupt, SystemExit):  # a signal: the run stops
-                    self._give_up(region, order[index:], "interrupted: abandoned", None)
+                    self._give_up(report, order[index:], "interrupted: abandoned", None)
                     raise
                 if not self.dry_run:
                     report.bytes_uploaded += uploaded
                 report.actions_done += 1
                 result = Result.PLANNED if self.dry_run else Result.DONE
                 text = f"{region}: {describe(item, self.dry_run)}"
-                self._tell(region, item, result, uploaded, text=text)
+                self._tell(report, item, result, uploaded, text=text)
                 advance(1)
 
-    def _give_up(self, region: str, rest: list[PlanItem], error: str, text: str | None) -> None:
+    def _give_up(
+        self, report: RegionReport, rest: list[PlanItem], error: str, text: str | None
+    ) -> None:
         """The item that failed (the first of `rest`), then the others as not attempted."""
-        self._tell(region, rest[0], Result.FAILED, error=error, text=text)
+        self._tell(report, rest[0], Result.FAILED, error=error, text=text)
         skipped = f"not attempted after the failure of {rest[0].master.name}"
         for later in rest[1:]:
-            self._tell(region, later, Result.SKIPPED, error=skipped)
+            self._tell(report, later, Result.SKIPPED, error=skipped)
 
     def _perform(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
         """Bytes the item uploads: in a dry run, what it would upload."""
@@ -186,14 +188,17 @@ class Executor:
 
     def _tell(
         self,
-        region: str,
+        report: RegionReport,
         item: PlanItem,
         result: Result,
         uploaded: int = 0,
         error: str | None = None,
         text: str | None = None,
     ) -> None:
-        self.emit(outcome_of(region, item, result, uploaded, error), text)
+        """Emit an image's outcome and count it in the region's report."""
+        outcome = outcome_of(report.region, item, result, uploaded, error)
+        report.count(outcome)
+        self.emit(outcome, text)
 
     def _remove_leftovers(self, region: str, leftovers: Iterable[Image]) -> int:
         """Delete what interrupted uploads of ours left (they bear the upload marker); returns

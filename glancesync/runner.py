@@ -303,10 +303,10 @@ def _carry_out(
     mode = job.options.mode
     if mode is Mode.SHOW_STATUS:
         report = RegionReport(region=plan.region)
-        report.statuses.update(item.status.value for item in plan.items)
         for item in plan.items:
             result = Result.NONE if item.action is Action.NONE else Result.PLANNED
             outcome = outcome_of(plan.region, item, result, upload_size(item))
+            report.count(outcome)
             emit(outcome, status_line(item.status.value, plan.region, item.master.name))
         return RegionOutcome(report)
     if mode is Mode.MAKE_BACKUP:

@@ -705,6 +705,7 @@ def test_the_sample_shows_every_key():
         "forcesyncs",
         "metadata_condition",
         "metadata_set",
+        "prune_properties",
         "only_tenant_images",
         "dontupdate",
         "rename",
