@@ -113,9 +113,9 @@ Feature: AMI images with their kernel and ramdisk
       error_ami,Lisbon,machine
       pending_upload,Lisbon,ramdisk
       """
-    And the exit status is 1
+    And the exit status is 4
     When I run glancesync Lisbon
-    Then the exit status is 1
+    Then the exit status is 4
     And Lisbon has exactly these images:
       | name    |
       | ramdisk |

@@ -33,7 +33,7 @@ Feature: Dry run
     And the exit status is 0
     And nothing was written to Glance
 
-  Scenario: a conflict without a rule fails the dry run too
+  Scenario: a conflict without a rule waits for a decision in the dry run too
     Given Madrid has these images:
       | name | content |
       | base | b2      |
@@ -41,7 +41,7 @@ Feature: Dry run
       | name | content |
       | base | b1      |
     When I run glancesync --dry-run Lisbon
-    Then the exit status is 1
+    Then the exit status is 4
     And the errors mention "error_checksum"
     And nothing was written to Glance
 

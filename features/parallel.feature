@@ -26,7 +26,7 @@ Feature: Regions in parallel
       other:Berlin: uploaded base (1.0 KiB)
       other:Berlin: uploaded web (2.0 KiB)
       """
-    And the exit status is 1
+    And the exit status is 4
     And the errors mention "error_checksum"
     And Lisbon and other:Berlin have exactly these images:
       | name | content | properties |
@@ -73,7 +73,7 @@ Feature: Regions in parallel
       pending_metadata,Lisbon,base
       pending_upload,Lisbon,web
       """
-    And the exit status is 1
+    And the exit status is 4
     And nothing was written to Glance
 
   Scenario: an unknown region fails a parallel run too
@@ -83,6 +83,7 @@ Feature: Regions in parallel
     And the errors mention "Atlantis"
     And the output is:
       """
+      failed,Atlantis,
       pending_metadata,Lisbon,base
       pending_upload,Lisbon,web
       """

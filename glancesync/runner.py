@@ -45,6 +45,9 @@ LOG = logging.getLogger("glancesync")
 # The lines printed on stdout, logged into the log files too (the terminal has them already).
 OUTPUT_LOG = logging.getLogger("glancesync.output")
 LOG_FILE_FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
+# The --show-status line of a region that failed as a whole (unknown, or could not be listed):
+# `failed,<region>,` with an empty image, so that `grep -v '^ok'` shows it.
+FAILED_REGION = "failed"
 
 
 class Mode(Enum):
@@ -125,7 +128,7 @@ def run(
         problem = f"unknown region {name!r}: not in the catalog of its target"
         report.add_problem(problem)
         LOG.error("%s", problem)
-        emit(ItemOutcome(name, None, None, Action.NONE.value, 0, problem, Result.FAILED), None)
+        region_failed(name, problem, options.mode, emit)
     master_region = master.region(settings.main.master_region)
     listing = master_region.list_images()
     selected, warnings = select_master_images(listing, master.project_id)
@@ -150,6 +153,7 @@ def run(
     if options.mode in (Mode.SYNC, Mode.DRY_RUN):
         for line in report.summary():
             LOG.info("%s", line)
+    emit(report.summary_record(), None)
     return report
 
 
@@ -283,10 +287,7 @@ def visit_region(job: RegionJob, targets: Targets, emit: Emit, progress: Progres
     except GlanceSyncError as error:
         LOG.error("%s", error)
         report = RegionReport(region=full_name, failure=str(error))
-        emit(
-            ItemOutcome(full_name, None, None, Action.NONE.value, 0, str(error), Result.FAILED),
-            None,
-        )
+        region_failed(full_name, str(error), job.options.mode, emit)
         report.seconds = time.monotonic() - started
         return RegionOutcome(report)
 
@@ -322,6 +323,13 @@ def _carry_out(
         progress=progress,
     )
     return RegionOutcome(executor.apply(plan, regional_images))
+
+
+def region_failed(name: str, error: str, mode: Mode, emit: Emit) -> None:
+    """Emit the outcome of a region that failed as a whole (`image` None); --show-status
+    gives it its FAILED_REGION line."""
+    text = status_line(FAILED_REGION, name, "") if mode is Mode.SHOW_STATUS else None
+    emit(ItemOutcome(name, None, None, Action.NONE.value, 0, error, Result.FAILED), text)
 
 
 def status_line(status: str, region: str, image: str) -> str:
