@@ -32,7 +32,7 @@ def test_quiet_spares_the_log_file_which_has_every_info_line_stamped(cloud, tmp_
     lines = log.read_text().splitlines()
     assert all(STAMPED.match(line) for line in lines)
     assert any(line.endswith("INFO Lisbon: uploaded logged (4.0 KiB)") for line in lines)
-    assert any(" INFO run: 1 region(s), 1 pending_upload; 4.0 KiB uploaded" in line
+    assert any(" INFO run: 1 region(s), 1 ok; 4.0 KiB uploaded" in line
                for line in lines)  # fmt: skip
 
 
