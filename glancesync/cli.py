@@ -209,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         message = f"cannot open the log file {args.log_file}: {error.strerror}"
         LOG.error("%s", message)
-        status, report, log_file = EXIT_CONFIG, Report(problems=[message]), None
+        status, log_file = EXIT_CONFIG, None
+        report = Report(problems=[message], stopped_with=EXIT_CONFIG)
     else:
         progress = progress_for(args.quiet)
         with progress.logging():

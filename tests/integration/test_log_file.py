@@ -83,6 +83,7 @@ def test_a_log_file_that_cannot_be_opened_is_one_error_and_exit_2(cloud, tmp_pat
     assert err == [f"ERROR: cannot open the log file {log}: No such file or directory"]
     assert cloud.names("Lisbon") == []
     assert "glancesync_last_run_success 0" in metrics.read_text()
+    assert "glancesync_last_run_exit_status 2" in metrics.read_text()
 
 
 def test_very_verbose_puts_http_debugging_but_no_secret_into_the_log_file(cloud, tmp_path, capsys):
