@@ -67,14 +67,14 @@ def metadata_diff(change: MetadataChange) -> dict[str, object]:
     "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
     reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
     changed: dict[str, object] = {**change.attributes, **change.set_properties}
-    settings: dict[str, dict[str, object]] = {
+    entries: dict[str, dict[str, object]] = {
         key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
     }
-    settings.update(
+    entries.update(
         (key, {"old": change.previous.get(key), "new_copy_of": name})
         for key, name in change.references.items()
     )
-    return {"set": settings, "remove": list(change.remove_properties), "keep": list(change.kept)}
+    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
 
 
 def describe_change(change: MetadataChange, dry_run: bool) -> str:

@@ -432,19 +432,17 @@ def _change(
     attributes: dict[str, object],
     set_properties: dict[str, str],
     remove_properties: tuple[str, ...],
-    references: Mapping[str, str] | None = None,
+    references: Mapping[str, str],
     kept: tuple[str, ...] = (),
 ) -> MetadataChange:
     """The change, with the regional values it replaces."""
     previous: dict[str, object] = {name: getattr(regional, name) for name in attributes}
     previous.update(
         (key, regional.properties[key])
-        for key in (*set_properties, *(references or {}))
+        for key in (*set_properties, *references)
         if key in regional.properties
     )
-    return MetadataChange(
-        attributes, set_properties, remove_properties, references or {}, previous, kept
-    )
+    return MetadataChange(attributes, set_properties, remove_properties, references, previous, kept)
 
 
 def _differing_attributes(
@@ -514,6 +512,7 @@ def _obsolete_item(master: Image, regional: Image, target: TargetSettings) -> Pl
         _differing_attributes(master, regional, ("name", "visibility")),
         set_properties,
         remove_properties,
+        {},
     )
     if change.is_empty:
         return PlanItem(Status.OK, master, regional)
