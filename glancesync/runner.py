@@ -27,6 +27,7 @@ from glancesync.regions import (
     RegionRef,
     check_region_arguments,
     choose_regions,
+    region_warnings,
     shown_regions,
     targets_needed,
 )
@@ -113,6 +114,8 @@ def run(
     )
     targets = Targets(settings.targets)
     catalogs = {name: targets[name].regions for name in wanted}
+    for warning in region_warnings(arguments, settings, catalogs):
+        LOG.warning("%s", warning)
     report = Report(dry_run=options.mode is not Mode.SYNC)
     if options.mode is Mode.SHOW_REGIONS:
         _show_regions(shown_regions(settings, catalogs), options.output_format, out)
