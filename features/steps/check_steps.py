@@ -5,7 +5,7 @@ from __future__ import annotations
 from behave import then
 from behave.runner import Context
 
-from harness.images import records
+from harness.images import records, reference_resolver
 
 
 def _expect(context: Context, problems: list[str]) -> None:
@@ -22,6 +22,15 @@ def step_exit_status(context: Context, status: int) -> None:
 def step_output_is(context: Context) -> None:
     """Exactly these lines, each ended by "\n"."""
     expected = "".join(f"{line}\n" for line in context.text.splitlines())
+    actual = context.world.result.stdout
+    _expect(context, [f"output differs, expected:\n{expected}"] if actual != expected else [])
+
+
+@then("the output is, with {region}'s image ids:")
+def step_output_with_ids(context: Context, region: str) -> None:
+    """Exactly these lines; `{id of NAME}` is the UUID of image NAME in the region now."""
+    resolve = reference_resolver(records(context.cloud.glance(region)), region)
+    expected = "".join(f"{resolve(line)}\n" for line in context.text.splitlines())
     actual = context.world.result.stdout
     _expect(context, [f"output differs, expected:\n{expected}"] if actual != expected else [])
 
