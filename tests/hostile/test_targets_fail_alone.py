@@ -112,7 +112,7 @@ def test_userinfo_in_an_auth_url_is_masked(hostile, master_image, glancesync, ve
     )
     run.failed_alone("target evil (Keystone http://***@127.0.0.1:")
     assert "url-secret-7" not in run.err + run.out
-    assert "WARNING: target evil (Keystone http://***@127.0.0.1:" in run.err  # the retry
+    assert "WARNING: target evil (Keystone http://***@127.0.0.1:" in run.err  # out of retries
     run.check(cloud)
 
 
