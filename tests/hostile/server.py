@@ -41,6 +41,11 @@ Each region (`add_region(name, behaviour, images=…, files=…)`) plays a `Glan
 - DEEP: a listing page nested `deep_levels` deep;
 - ECHO: 400 whose message echoes the token received, with a raw ESC and a carriage return.
 
+`image_record(name, data=b"", **fields)` makes a well-formed active record (a new id, the
+checksums of `data`) to put in `images` (with `files={record["id"]: data}`), any field
+overridden: `image_record("\x1b[2Jx", id="../../x/cachepwn")`. A `Region`'s `url` is its
+image endpoint.
+
 What it saw: `passwords` (received by its Keystone), `tokens_seen` (X-Auth-Token received by
 its Glance), `requests` (request lines). Stop it with `stop()` (or leave the `with` block):
 every connection is closed, dripping and endless answers included.
