@@ -7,11 +7,14 @@ cloud, and glancesync run as a child process whose time, peak memory and output 
   region of a run has something to do;
 - `glancesync(*arguments, hostile=…, limit=…)`: glancesync as a child process with the local
   cloud's configuration file, a lock of its own, the hostile cloud as target `evil` and the
-  arguments (those with `=` are --config overrides); returns a `Run`;
+  arguments (those with `=` are --config overrides), in a working directory of its own
+  (`Run.workdir`: --run-dir runs, --backup-dir …); returns a `Run`;
+- `Run.failed_alone(failure, synced=…)`: exit 1, the bad region's or target's error, and the
+  good region (Lisbon) synced or planned;
 - `Run.check(hostile, seconds=…, rss_mib=…)`: the rules every hostile run keeps: it ended within
   its time, its peak RSS (the process and its children) stayed within its bound, no password
-  or token reached the listener (or the master's password the hostile cloud), no traceback,
-  no raw control character in stdout or stderr.
+  or token reached the listener (nor a local password or a foreign token the hostile cloud),
+  no traceback, no raw control character in stdout or stderr.
 """
 
 from __future__ import annotations
