@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import Enum
@@ -17,7 +17,9 @@ from typing import TextIO
 
 from glancesync.cache import MasterCache, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
+from glancesync.escaping import PrintableFormatter, printable
 from glancesync.executor import Emit, Executor, outcome_of, upload_size
+from glancesync.files import file_name, open_file, replacing
 from glancesync.glance import RegionGlance, Targets
 from glancesync.image import Image
 from glancesync.planner import Action, RegionPlan, plan_region, select_master_images
@@ -45,6 +47,19 @@ LOG = logging.getLogger("glancesync")
 # The lines printed on stdout, logged into the log files too (the terminal has them already).
 OUTPUT_LOG = logging.getLogger("glancesync.output")
 LOG_FILE_FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
+
+
+class LogFile(logging.FileHandler):
+    """A log file with times (LOG_FILE_FORMAT, printable), opened by `files.open_file`: appended
+    to, or with `new` created (a file already there, or a link, is refused). Raises OSError."""
+
+    def __init__(self, path: str, new: bool = False):
+        self._flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if new else os.O_APPEND)
+        super().__init__(path, encoding="utf-8")
+        self.setFormatter(PrintableFormatter(LOG_FILE_FORMAT))
+
+    def _open(self) -> TextIO:
+        return os.fdopen(open_file(self.baseFilename, self._flags), "a", encoding="utf-8")
 
 
 class Mode(Enum):
@@ -103,6 +118,8 @@ def run(
         progress = Progress()
     emit = outcome_printer(options.output_format, lambda line: progress.write(line, out))
     check_region_arguments(arguments, settings)
+    for option, directory in used_directories(options):
+        check_directory(option, directory)
     wanted = (
         list(settings.targets)
         if options.mode is Mode.SHOW_REGIONS
@@ -153,14 +170,35 @@ def run(
     return report
 
 
+def used_directories(options: RunOptions) -> list[tuple[str, str]]:
+    """The (option, folder) pairs under which this run will make a directory."""
+    used = [("--backup-dir", options.backup_dir)] if options.mode is Mode.MAKE_BACKUP else []
+    return used + ([("--run-dir", options.run_dir)] if options.parallel else [])
+
+
+def check_directory(option: str, path: str) -> None:
+    """ConfigError (before any contact) unless `path` is, or can be made as, a folder that this
+    account may write: its nearest existing ancestor is a directory we may write into."""
+    if not path:
+        raise ConfigError(f"{option}: empty (give a directory)")
+    existing = os.path.abspath(path)
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"{option} {path}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {path}: {existing} is not writable by this account")
+
+
 def outcome_printer(output_format: OutputFormat, write: Callable[[str], None]) -> Emit:
-    """What a run prints of each record: its text line (if it has one), or its JSON object."""
+    """What a run prints of each record: its text line (if it has one, `printable`), or its
+    JSON object (exact: JSON escapes control characters itself)."""
 
     def emit(record: Record, text: str | None) -> None:
         if output_format is OutputFormat.JSON:
             write(record.json_line())
         elif text is not None:
-            write(text)
+            write(printable(text))
 
     return emit
 
@@ -182,7 +220,7 @@ def _show_regions(refs: Sequence[RegionRef], output_format: OutputFormat, out: T
         for ref in refs:
             print(ShownRegion(ref.full_name, ref.target).json_line(), file=out)
     else:
-        print(" ".join(ref.full_name for ref in refs), file=out)
+        print(printable(" ".join(ref.full_name for ref in refs)), file=out)
 
 
 def _cache_for(
@@ -216,7 +254,8 @@ def _visit_in_parallel(
     run_dir = _new_directory(run_dir, "run")
     LOG.info("per-region logs in %s", run_dir)
     jobs = [
-        replace(job, log_file=os.path.join(run_dir, f"{_file_name(job.ref)}.log")) for job in jobs
+        replace(job, log_file=os.path.join(run_dir, f"{file_name(job.ref.full_name)}.log"))
+        for job in jobs
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(jobs[0].settings.main.max_children, len(jobs)))
@@ -243,8 +282,7 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
     """Child process (which may visit several regions in turn): log the region into its own
     file, and into the run's --log-file (a FileHandler inherited from the parent; the
     terminal's handler is dropped), at least at INFO; collect what it prints for the parent."""
-    handler = logging.FileHandler(job.log_file)
-    handler.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
+    handler = LogFile(job.log_file, new=True)
     root = logging.getLogger()
     root.handlers[:] = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
     root.addHandler(handler)
@@ -325,9 +363,9 @@ def _carry_out(
 
 
 def status_line(status: str, region: str, image: str) -> str:
-    """One `--show-status` CSV line (§7), quoted where a name needs it."""
+    """One `--show-status` CSV line (§7): names `printable`, then quoted where they need it."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([status, region, image])
+    csv.writer(buffer, lineterminator="\n").writerow([status, printable(region), printable(image)])
     return buffer.getvalue().removesuffix("\n")
 
 
@@ -346,10 +384,11 @@ def _backup_directory(
 
 
 def _write_backup(directory: str, region: str, images: Sequence[Image]) -> str:
-    """One CSV per region (its path returned): a row per image, properties as a sorted
-    key=value list."""
-    path = os.path.join(directory, f"{region.replace(':', '_')}.csv")
-    with open(path, "w", newline="") as handle:
+    """One CSV per region (its path returned), named `file_name(region).csv`: a row per image
+    with the exact values (RFC 4180), properties as a sorted key=value list. It appears under
+    its name only once complete."""
+    path = os.path.join(directory, f"{file_name(region)}.csv")
+    with _file_errors("cannot write the backup", path), replacing(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(BACKUP_FIELDS)
         for image in sorted(images, key=lambda i: (i.name, i.id)):
@@ -366,18 +405,26 @@ def _backup_row(image: Image) -> list[object]:
 
 
 def _new_directory(parent: str, prefix: str) -> str:
-    """A fresh directory `prefix-<timestamp>[-N]` under `parent`, never an existing one."""
-    os.makedirs(parent, exist_ok=True)
+    """A fresh directory `prefix-<timestamp>[-N]` under `parent`, never an existing one (mkdir
+    follows no link)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1000):
-        path = os.path.join(parent, f"{prefix}-{stamp}" + (f"-{attempt}" if attempt else ""))
-        try:
-            os.mkdir(path)
-            return path
-        except FileExistsError:
-            continue
+    with _file_errors("cannot create a new directory under", parent):
+        os.makedirs(parent, exist_ok=True)
+        for attempt in range(1000):
+            path = os.path.join(parent, f"{prefix}-{stamp}" + (f"-{attempt}" if attempt else ""))
+            try:
+                os.mkdir(path)
+                return path
+            except FileExistsError:
+                continue
     raise GlanceSyncError(f"cannot create a new directory under {parent}")
 
 
-def _file_name(ref: RegionRef) -> str:
-    return ref.full_name.replace(":", "_")
+@contextmanager
+def _file_errors(doing: str, path: str) -> Iterator[None]:
+    """An OSError of the block as one GlanceSyncError line: `<doing> <path>: <why>` (exit 1:
+    work began)."""
+    try:
+        yield
+    except OSError as error:
+        raise GlanceSyncError(f"{doing} {path}: {error.strerror or error}") from None

@@ -1,0 +1,40 @@
+"""Text safe to print (§9): names and server text never reach a terminal, a log or a CSV with
+a control character in them.
+
+`printable(text)` is the one escaping: C0 controls, DEL and C1 controls, the Unicode line and
+paragraph separators and the bidirectional embedding, override and isolate characters (which
+reorder what follows them on screen) are written as Python writes them in a string literal:
+`\\t`, `\\n`, `\\r`, else `\\xNN` (`\\x1b` for ESC, `\\x7f`, `\\x9b`) or `\\uNNNN`. Everything else,
+backslashes included, is left as it is, so escaping escaped text changes nothing. Text output is
+for people; `--format json` keeps the exact values (JSON escapes them itself).
+
+`PrintableFormatter` applies it to every log record (ours, and keystoneauth's HTTP debugging):
+whatever a message holds, a record is one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters escaped (see the module's docstring)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SHORT:
+        return _SHORT[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+class PrintableFormatter(logging.Formatter):
+    """A formatter whose lines are `printable` (a traceback, shown with -v, keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
