@@ -6,7 +6,8 @@ paragraph separators and the bidirectional embedding, override and isolate chara
 reorder what follows them on screen) are written as Python writes them in a string literal:
 `\\t`, `\\n`, `\\r`, else `\\xNN` (`\\x1b` for ESC, `\\x7f`, `\\x9b`) or `\\uNNNN`. Everything else,
 backslashes included, is left as it is, so escaping escaped text changes nothing. Text output is
-for people; `--format json` keeps the exact values (JSON escapes them itself).
+for people; `--format json` keeps the exact values: `json_text` writes the same characters as
+JSON's `\\uNNNN` escapes (JSON itself escapes only the C0 controls).
 
 `PrintableFormatter` applies it to every log record (ours, and keystoneauth's HTTP debugging):
 whatever a message holds, a record is one line.
@@ -31,6 +32,12 @@ def _escape(match: re.Match[str]) -> str:
     if char in _SHORT:
         return _SHORT[char]
     return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def json_text(document: str) -> str:
+    """A JSON document with the characters `printable` escapes written as `\\uNNNN`: the same
+    values, safe on a terminal."""
+    return _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
 
 
 class PrintableFormatter(logging.Formatter):
