@@ -3,8 +3,8 @@ a control character in them.
 
 `printable(text)` is the one escaping: C0 controls, DEL and C1 controls, the Unicode line and
 paragraph separators and the bidirectional embedding, override and isolate characters (which
-reorder what follows them on screen) are written as Python writes them in a string literal:
-`\\t`, `\\n`, `\\r`, else `\\xNN` (`\\x1b` for ESC, `\\x7f`, `\\x9b`) or `\\uNNNN`. Everything else,
+reorder what follows them on screen) are written `\\xNN` (`\\x1b` for ESC, `\\x0a` for a line
+feed, `\\x7f`, `\\x9b`) or, beyond U+00FF, `\\uNNNN` (`\\u202e`). Everything else,
 backslashes included, is left as it is, so escaping escaped text changes nothing. Text output is
 for people; `--format json` keeps the exact values: `json_text` writes the same characters as
 JSON's `\\uNNNN` escapes (JSON itself escapes only the C0 controls).
@@ -19,7 +19,6 @@ import logging
 import re
 
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
 def printable(text: str) -> str:
@@ -28,10 +27,8 @@ def printable(text: str) -> str:
 
 
 def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _SHORT:
-        return _SHORT[char]
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def json_text(document: str) -> str:

@@ -24,9 +24,9 @@ def test_every_control_character_is_escaped() -> None:
     assert escaped.isprintable() and escaped.isascii()
 
 
-def test_the_escapes_are_those_of_a_python_string_literal() -> None:
+def test_a_control_character_is_written_as_its_code_in_hex() -> None:
     assert printable("a\x1bb\tc\nd\re\x7ff\x9bg\u202eh") == (
-        "a\\x1bb\\tc\\nd\\re\\x7ff\\x9bg\\u202eh"
+        "a\\x1bb\\x09c\\x0ad\\x0de\\x7ff\\x9bg\\u202eh"
     )
 
 
@@ -69,6 +69,6 @@ def test_a_show_status_line_is_one_printable_csv_record() -> None:
     assert line.isprintable()
     assert next(csv.reader(io.StringIO(line))) == [
         "ok",
-        "R\\r",
-        'name, "quoted"\\r\\nforged,line',
+        "R\\x0d",
+        'name, "quoted"\\x0d\\x0aforged,line',
     ]
