@@ -31,7 +31,7 @@ import socket
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import IO, Any, TypeVar
@@ -44,6 +44,16 @@ from keystoneauth1.identity import v3
 from urllib3.exceptions import InsecureRequestWarning
 
 from glancesync import __version__
+from glancesync.edge import (
+    MAX_REDIRECTS,
+    Refused,
+    catalog_problem,
+    guarded_session,
+    mask_userinfo,
+    printable,
+    record_problem,
+    server_text,
+)
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
 from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import TargetSettings
@@ -54,16 +64,27 @@ _T = TypeVar("_T")
 
 IMAGE_SERVICE = "image"
 LIST_PAGE_SIZE = 1000  # Glance's default api_limit_max: fewest pages
+MAX_PAGES = 1000  # a listing of more pages is refused (a million images at full pages)
+MAX_IMAGES = 100_000  # a listing of more images is refused: bounded memory
+NEXT_LINK = re.compile(r"/v2/images\?[^\s#]*")  # Glance's own form of `next`: on the endpoint
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# What a call may raise on an untrusted answer: keystoneauth1's errors, the edge's refusals,
+# and the errors of keystoneauth1 reading a malformed token's fields as it trusts them.
+UNTRUSTED_FAILURES = (ksa_exc.ClientException, Refused, LookupError, TypeError, AttributeError,
+                      ValueError)  # fmt: skip
 MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included
 
 
-def image_from_record(record: Mapping[str, Any], region: str) -> Image:
-    """Turn a Glance v2 image record into the tool's `Image`.
+def image_from_record(record: Any, region: str, what: str = "read image") -> Image:
+    """Turn a Glance v2 image record into the tool's `Image`, once its fields are checked
+    (RegionError naming what is wrong otherwise).
 
     A property whose value is null (Glance allows it for schema properties such as kernel_id)
     counts as absent: Glance's patch `add` sets such a key as well as a missing one."""
+    problem = record_problem(record)
+    if problem is not None:
+        raise RegionError(f"{what} failed: malformed answer: {problem}", region=region)
     properties = {k: v for k, v in record.items() if k not in GLANCE_CORE_FIELDS and v is not None}
     return Image(
         id=record["id"],
@@ -84,6 +105,33 @@ def image_from_record(record: Mapping[str, Any], region: str) -> Image:
         properties=properties,
         region=region,
     )
+
+
+def page_problem(
+    records: Any, next_url: Any, followed: set[str], page_size: int, listed: int
+) -> str | None:
+    """What is wrong with a listing page, or None. A page holds a list of at most `page_size`
+    records, and at most MAX_IMAGES with the `listed` ones; its `next` link is Glance's own
+    relative form (so it stays on the region's endpoint), never one already `followed`, after
+    a page with images, within MAX_PAGES."""
+    if not isinstance(records, list):
+        return "no image list in the answer"
+    if len(records) > page_size:
+        return f"a page of {len(records)} images, more than the {page_size} asked for"
+    if listed + len(records) > MAX_IMAGES:
+        return f"more than {MAX_IMAGES} images"
+    if next_url is None:
+        return None
+    if not isinstance(next_url, str) or not NEXT_LINK.fullmatch(next_url):
+        shown = printable(repr(next_url)[:120])
+        return f"the next link {shown} is not a /v2/images link of the region's endpoint"
+    if next_url in followed:
+        return "the next link repeats a page already read"
+    if not records:
+        return "a page without images has a next link"
+    if len(followed) >= MAX_PAGES:
+        return f"more than {MAX_PAGES} pages"
+    return None
 
 
 def patch_operations(
@@ -184,8 +232,8 @@ def _connection_cause(text: str, timeout: float) -> str:
     cause = next(
         (words for needle, words in _CONNECTION_CAUSES if needle in lowered), "connection failed"
     )
-    server = re.search(r"\bhttps?://[^/\s:]+(?::\d+)?", text)
-    return cause.format(timeout=timeout) + (f" ({server.group()})" if server else "")
+    server = re.search(r"\b(https?://)(?:[^/\s@]*@)?([^/\s:]+(?::\d+)?)", text)
+    return cause.format(timeout=timeout) + (f" ({server[1]}{server[2]})" if server else "")
 
 
 def _tls_cause(text: str) -> str:
@@ -284,8 +332,10 @@ class Target:
         verify: bool | str = False if settings.insecure else (settings.cacert or True)
         self.session = ksa_session.Session(
             auth=auth,
+            session=guarded_session(),
             verify=verify,
             timeout=settings.api_timeout,
+            redirect=MAX_REDIRECTS,
             app_name="glancesync",
             app_version=__version__,
         )
@@ -297,7 +347,10 @@ class Target:
 
     @cached_property
     def project_id(self) -> str:
-        return self._keystone("authenticate", lambda: self.session.get_project_id())
+        project_id = self._keystone("authenticate", lambda: self.session.get_project_id())
+        if not isinstance(project_id, str) or not project_id:
+            raise AuthError(f"{self.where}: authentication failed: the token has no project id")
+        return project_id
 
     @cached_property
     def regions(self) -> tuple[str, ...]:
@@ -305,6 +358,9 @@ class Target:
         access = self._keystone(
             "read the catalog", lambda: self.session.auth.get_access(self.session)
         )
+        problem = catalog_problem(access.service_catalog.catalog)
+        if problem is not None:
+            raise AuthError(f"{self.where}: read the catalog failed: {problem}")
         endpoints = access.service_catalog.get_endpoints_data(
             service_type=IMAGE_SERVICE, interface="public"
         )
@@ -317,16 +373,39 @@ class Target:
     def region(self, name: str, full_name: str | None = None) -> RegionGlance:
         return RegionGlance(self, name, full_name or name)
 
+    @property
+    def where(self) -> str:
+        return f"target {self.name} (Keystone {mask_userinfo(self.settings.auth_url)})"
+
+    def failure_of(self, error: Exception) -> Failure:
+        """A failed attempt (one of UNTRUSTED_FAILURES) as a Failure fit to print."""
+        if isinstance(error, Refused):
+            failure = Failure(error.cause, transient=error.transient)
+        elif isinstance(error, ksa_exc.ClientException):
+            failure = exception_failure(error, self.settings.api_timeout)
+        else:
+            failure = Failure(f"malformed answer ({type(error).__name__}: {_short(str(error))})")
+        return self.vetted(failure)
+
+    def vetted(self, failure: Failure) -> Failure:
+        """The failure with a text fit to print: what a server echoed of this target's password
+        or token replaced, URLs without userinfo, no control character."""
+        return replace(failure, cause=server_text(failure.cause, self._secrets()))
+
+    def _secrets(self) -> list[str]:
+        auth_ref = getattr(self.session.auth, "auth_ref", None)
+        return [self.settings.password, *([auth_ref.auth_token] if auth_ref else [])]
+
     def _keystone(self, what: str, call: Callable[[], _T]) -> _T:
         """A Keystone call, retried; failures as AuthError naming the target (never a secret):
         exit status 2 when Keystone refuses, 1 when it cannot be reached or fails."""
-        where = f"target {self.name} (Keystone {self.settings.auth_url})"
+        where = self.where
 
         def attempt() -> _T:
             try:
                 return call()
-            except ksa_exc.ClientException as error:
-                raise CallFailed(exception_failure(error, self.settings.api_timeout)) from None
+            except UNTRUSTED_FAILURES as error:
+                raise CallFailed(self.failure_of(error)) from None
 
         try:
             return self.retrier.call(f"{where}: {what}", attempt)
@@ -367,23 +446,24 @@ class RegionGlance:
         )
 
     def list_images(self, page_size: int = LIST_PAGE_SIZE) -> list[Image]:
-        """Every image the target's project can see, following pagination."""
+        """Every image the target's project can see, following pagination (bounded: see
+        `page_problem`)."""
         images: list[Image] = []
+        followed: set[str] = set()
         url: str | None = f"/v2/images?limit={page_size}"
-        while url:
+        while url is not None:
+            followed.add(url)
             body = self._json("list images", "GET", url)
-            records = body.get("images")
-            if not isinstance(records, list):
-                raise RegionError(
-                    "list images failed: no image list in the answer", region=self.full_name
-                )
-            images.extend(image_from_record(record, self.full_name) for record in records)
-            url = body.get("next")
+            records, url = body.get("images"), body.get("next")
+            problem = page_problem(records, url, followed, page_size, len(images))
+            if problem is not None:
+                raise RegionError(f"list images failed: {problem}", region=self.full_name)
+            images.extend(image_from_record(r, self.full_name, "list images") for r in records)
         return images
 
     def get_image(self, image_id: str) -> Image:
         body = self._json("get image", "GET", f"/v2/images/{image_id}", image=image_id)
-        return image_from_record(body, self.full_name)
+        return image_from_record(body, self.full_name, "get image")
 
     def create_image(self, new: NewImage) -> Image:
         """Create the record, marked with UPLOAD_MARKER until `upload` completes. Not retried."""
@@ -391,7 +471,7 @@ class RegionGlance:
         record = self._json(
             "create image", "POST", "/v2/images", image=new.name, json=body, idempotent=False
         )
-        return image_from_record(record, self.full_name)
+        return image_from_record(record, self.full_name, "create image")
 
     def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None:
         """Stream `data` (read in chunks, sent chunked) as the image's bytes, telling Glance the
@@ -432,7 +512,7 @@ class RegionGlance:
         if not operations:
             return current
         record = self._patch("update image", current.id, operations, image=current.name)
-        return image_from_record(record, self.full_name)
+        return image_from_record(record, self.full_name, "update image")
 
     def delete_image(self, image_id: str) -> None:
         self._request("delete image", "DELETE", f"/v2/images/{image_id}", image=image_id)
@@ -491,15 +571,14 @@ class RegionGlance:
         **kwargs: Any,
     ) -> requests.Response:
         """One HTTP call (retried if idempotent); failures as RegionError with their cause."""
-        timeout = self.target.settings.api_timeout
 
         def attempt() -> requests.Response:
             try:
                 response = self.adapter.request(url, method, raise_exc=False, **kwargs)
-            except ksa_exc.ClientException as error:
-                raise CallFailed(exception_failure(error, timeout)) from None
+            except UNTRUSTED_FAILURES as error:
+                raise CallFailed(self.target.failure_of(error)) from None
             if response.status_code >= 400:
-                failure = response_failure(response)
+                failure = self.target.vetted(response_failure(response))
                 response.close()
                 raise CallFailed(failure)
             return response

@@ -75,13 +75,16 @@ def default_regions(settings: Settings, catalogs: Mapping[str, Sequence[str]]) -
 def choose_regions(
     arguments: Sequence[str], settings: Settings, catalogs: Mapping[str, Sequence[str]]
 ) -> RegionChoice:
-    """Regions named on the command line in their order (`T:` expanded), or the default list."""
+    """Regions named on the command line in their order (`T:` expanded), or the default list.
+    Arguments of a target without a catalog (it could not be read) are left out."""
     if not arguments:
         return RegionChoice(tuple(default_regions(settings, catalogs)))
     chosen: list[RegionRef] = []
     unknown: list[str] = []
     for argument in arguments:
         target, region = parse_region_argument(argument, settings)
+        if target not in catalogs:
+            continue
         if not region:
             expanded = target_regions(target, settings, catalogs[target])
             chosen.extend(ref for ref in expanded if ref not in chosen)
@@ -95,10 +98,11 @@ def choose_regions(
 
 
 def shown_regions(settings: Settings, catalogs: Mapping[str, Sequence[str]]) -> list[RegionRef]:
-    """`--show-regions`: the default regions, then the regions of the other targets (§7)."""
+    """`--show-regions`: the default regions, then the regions of the other targets whose
+    catalogs were read (§7)."""
     refs = default_regions(settings, catalogs)
     for target in settings.targets:
-        if target != MASTER:
+        if target != MASTER and target in catalogs:
             refs.extend(target_regions(target, settings, catalogs[target]))
     return refs
 

@@ -29,6 +29,7 @@ from glancesync.regions import (
     RegionRef,
     check_region_arguments,
     choose_regions,
+    parse_region_argument,
     shown_regions,
     targets_needed,
 )
@@ -126,8 +127,14 @@ def run(
         else targets_needed(arguments, settings)
     )
     targets = Targets(settings.targets)
-    catalogs = {name: targets[name].regions for name in wanted}
+    catalogs, unreadable = _read_catalogs(targets, wanted)
     report = Report(dry_run=options.mode is not Mode.SYNC)
+    for name, error in unreadable.items():
+        LOG.error("%s", error)
+        if options.mode is Mode.SHOW_REGIONS:
+            report.add_problem(str(error))
+        for region in _regions_named(name, arguments, settings):
+            report.add(_failed(region, error, emit).report)
     if options.mode is Mode.SHOW_REGIONS:
         _show_regions(shown_regions(settings, catalogs), options.output_format, out)
         return report
@@ -188,6 +195,35 @@ def check_directory(option: str, path: str) -> None:
         raise ConfigError(f"{option} {path}: {existing} is not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{option} {path}: {existing} is not writable by this account")
+
+
+def _read_catalogs(
+    targets: Targets, wanted: Sequence[str]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, GlanceSyncError]]:
+    """The image regions of each wanted target, and the error of each target whose Keystone
+    could not be reached or read (§7: it fails its own regions only; the master, the run)."""
+    catalogs: dict[str, tuple[str, ...]] = {}
+    unreadable: dict[str, GlanceSyncError] = {}
+    for name in wanted:
+        try:
+            catalogs[name] = targets[name].regions
+        except GlanceSyncError as error:
+            if name == MASTER:
+                raise
+            unreadable[name] = error
+    return catalogs, unreadable
+
+
+def _regions_named(target: str, arguments: Sequence[str], settings: Settings) -> list[str]:
+    """The full names of the region arguments of `target` (`T:` for all its regions)."""
+    refs = (RegionRef(*parse_region_argument(a, settings)) for a in arguments)
+    return [ref.full_name for ref in refs if ref.target == target]
+
+
+def _failed(full_name: str, error: GlanceSyncError, emit: Emit) -> RegionOutcome:
+    """A region that failed as a whole: its report, and its failed record emitted."""
+    emit(ItemOutcome(full_name, None, None, Action.NONE.value, 0, str(error), Result.FAILED), None)
+    return RegionOutcome(RegionReport(region=full_name, failure=str(error)))
 
 
 def outcome_printer(output_format: OutputFormat, write: Callable[[str], None]) -> Emit:
@@ -320,13 +356,9 @@ def visit_region(job: RegionJob, targets: Targets, emit: Emit, progress: Progres
         return _carry_out(job, plan, master, region, regional_images, emit, progress)
     except GlanceSyncError as error:
         LOG.error("%s", error)
-        report = RegionReport(region=full_name, failure=str(error))
-        emit(
-            ItemOutcome(full_name, None, None, Action.NONE.value, 0, str(error), Result.FAILED),
-            None,
-        )
-        report.seconds = time.monotonic() - started
-        return RegionOutcome(report)
+        outcome = _failed(full_name, error, emit)
+        outcome.report.seconds = time.monotonic() - started
+        return outcome
 
 
 def _carry_out(

@@ -118,22 +118,26 @@ def credential_of(local_cloud, user: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("target", "override"),
+    ("target", "override", "status"),
     [
-        ("other", "other.credential={credential}"),
-        ("master", "master.project=no-such-project"),
-        ("master", "master.password=Not-The-Password-1"),
+        ("other", "other.credential={credential}", EXIT_FAILURE),  # §7: its regions fail
+        ("master", "master.project=no-such-project", EXIT_CONFIG),
+        ("master", "master.password=Not-The-Password-1", EXIT_CONFIG),
     ],
     ids=["unknown-user", "unknown-project", "wrong-password"],
 )
-def test_refused_credentials_exit_2_naming_the_target_without_secrets(
-    local_cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, override: str
+def test_refused_credentials_are_one_error_naming_the_target_without_secrets(
+    local_cloud,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+    override: str,
+    status: int,
 ) -> None:
     config = write_config(tmp_path / "glancesync.conf", local_cloud)
     override = override.format(credential=credential_of(local_cloud, "nobody-such"))
-    status = main(["--config-file", str(config), "-vv", "other:", "--config", override])
+    assert main(["--config-file", str(config), "-vv", "other:", "--config", override]) == status
     out, err = capsys.readouterr()
-    assert status == EXIT_CONFIG
     [error] = [line for line in err.splitlines() if line.startswith("ERROR")]
     assert f"target {target}" in error and "were refused" in error
     assert "Traceback" not in err

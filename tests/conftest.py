@@ -1,4 +1,4 @@
-"""Fixtures of the integration tests: the local cloud of tools/localcloud.
+"""Fixtures of the integration and hostile tests: the local cloud of tools/localcloud.
 
 `local_cloud` (session) starts the cloud, or reuses the one already running, and returns its
 description (cloud.json) as a `LocalCloud`. `clean_cloud` (per test) empties every Glance

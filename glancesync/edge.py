@@ -1,0 +1,382 @@
+"""The trust edge (§9): every answer of a Keystone or a Glance is untrusted input.
+
+`guarded_session()` is the requests session under the facade's keystoneauth1 sessions. Its
+transport adapter bounds every HTTP call:
+
+- a deadline for the whole call, body included: the call's `timeout` (the target's
+  api_timeout). urllib3's timeouts are per read, so a server dripping a byte at a time never
+  trips them: our own watchdog shuts the call's connection down when the deadline passes. A
+  streamed answer (image bytes) is watched until its headers arrive; its body, like a request
+  that sends image bytes, has the per-read timeout only (a stall timeout), so a multi-GiB
+  transfer is not cut;
+- at most MAX_ANSWER bytes in an answer that is not streamed (a listing page, a token and its
+  catalog, an error), and JSON at most MAX_DEPTH levels deep;
+- no redirect to another origin (scheme, host and port): every call of ours carries a
+  password or a token. Redirects within the origin are followed (keystoneauth1 follows them,
+  at most MAX_REDIRECTS).
+
+A refused answer raises `Refused` (kept out of requests' exception tree, so keystoneauth1
+passes it through untouched). Glance records are checked by `record_problem` before they
+become `Image`s; server text is made printable and stripped of secrets by `server_text`.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Iterable, Mapping
+from itertools import accumulate
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from keystoneauth1.session import TCPKeepAliveAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from glancesync.image import GLANCE_CORE_FIELDS
+
+MiB = 1024 * 1024
+MAX_ANSWER = 32 * MiB  # a listing page of 1000 images is a few MiB; a large catalog, one
+MAX_DEPTH = 32  # Glance records are 3 levels deep, a Keystone token 6
+MAX_REDIRECTS = 3
+REDIRECTS = frozenset({301, 302, 303, 305, 307, 308})
+_READ_SIZE = 64 * 1024
+
+
+class Refused(Exception):
+    """An answer refused at the edge; `transient` like a timeout (worth another attempt)."""
+
+    def __init__(self, cause: str, transient: bool = False):
+        super().__init__(cause)
+        self.cause = cause
+        self.transient = transient
+
+
+def guarded_session() -> requests.Session:
+    """A requests session whose every call is bounded as the module's text says."""
+    session = requests.Session()
+    adapter = GuardedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+# --- the deadline's watchdog
+
+
+_CALL = threading.local()  # .watchdog: the watchdog of the call this thread is making
+
+
+class _Watchdog:
+    """Shuts down the connections of one call when its deadline passes."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._connections: list[HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._done = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        _CALL.watchdog = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.disarm()
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            if not self._done:
+                self._connections.append(connection)
+
+    def disarm(self) -> None:
+        """The call is over (or its headers are in, for a streamed answer)."""
+        with self._lock:
+            self._done = True
+            self._connections.clear()
+        self._timer.cancel()
+        _CALL.watchdog = None
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for connection in self._connections:
+                if connection.sock is not None:
+                    _shut(connection.sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # wakes the read blocked on it, in the calling thread
+    except OSError:
+        pass
+
+
+class _Watched:
+    """A urllib3 connection that tells the call's watchdog it carries a request."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watchdog = getattr(_CALL, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+# --- the transport adapter
+
+
+class GuardedAdapter(TCPKeepAliveAdapter):
+    """keystoneauth1's adapter (TCP keep-alive), with the deadline, the caps and the redirect
+    rule of the module's text."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+        **kwargs: Any,
+    ) -> requests.Response:  # fmt: skip
+        """Send with the deadline `timeout` (the api_timeout keystoneauth1 passes, seconds); a
+        request that sends image bytes (a body read as it goes) has the stall timeout only."""
+        if timeout is None or not isinstance(request.body, (bytes, str, type(None))):
+            return self._send(request, stream, timeout, **kwargs)
+        with _Watchdog(timeout) as watchdog:
+            try:
+                response = self._send(request, stream, timeout, watchdog=watchdog, **kwargs)
+            except (requests.RequestException, Refused):
+                if watchdog.expired:
+                    raise _late(timeout, request.url) from None
+                raise
+            if watchdog.expired:  # an answer without a length ends quietly when cut
+                response.close()
+                raise _late(timeout, request.url)
+        return response
+
+    def _send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool,
+        timeout: Any,
+        watchdog: _Watchdog | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        response = super().send(request, stream=True, timeout=timeout, **kwargs)
+        _refuse_redirect_elsewhere(request.url or "", response)
+        if stream and response.status_code < 300:
+            if watchdog is not None:
+                watchdog.disarm()  # the bytes that follow have the stall timeout only
+        else:
+            _read_bounded(response)  # an error answer is never image bytes
+        return response
+
+
+def _late(timeout: float, url: str | None) -> Refused:
+    return Refused(f"no answer within api_timeout ({timeout:g} s) ({origin(url or '')})", True)
+
+
+def _refuse_redirect_elsewhere(url: str, response: requests.Response) -> None:
+    """Refuse a redirect to another origin: the request carried a password or a token."""
+    location = response.headers.get("Location")
+    if response.status_code not in REDIRECTS or location is None:
+        return
+    there = urljoin(url, location)
+    if origin(there) != origin(url):
+        response.close()
+        raise Refused(
+            f"refused a redirect from {origin(url)} to {origin(there)}: credentials are sent "
+            "only to the configured address"
+        )
+
+
+def _read_bounded(response: requests.Response) -> None:
+    """Read a whole answer, at most MAX_ANSWER bytes and MAX_DEPTH levels of JSON."""
+    limit = f"larger than {MAX_ANSWER // MiB} MiB"
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER:
+        response.close()
+        raise Refused(f"the answer is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(_READ_SIZE):
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            response.close()
+            raise Refused(f"the answer is {limit}")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if json_depth(body) > MAX_DEPTH:
+        raise Refused(f"the answer is JSON nested deeper than {MAX_DEPTH} levels")
+    response._content = body  # requests' own slot: Session.send then reads no further
+
+
+_JSON_CONTAINER = re.compile(rb"\s*[\[{]")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply a JSON text nests (0 if it is not an array or object), without parsing it:
+    the C scanner of `json` recurses, and a deep enough text is a RecursionError."""
+    if not _JSON_CONTAINER.match(body):
+        return 0
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+# --- Glance records
+
+MAX_SIZE = 2**63 - 1  # Glance's BigInteger columns
+MAX_INT = 2**31 - 1  # min_ram, min_disk
+MAX_TEXT = 255  # Glance's limit for ids, names and the other short strings
+VISIBILITIES = frozenset({"public", "private", "shared", "community"})
+_TEXTS = ("name", "owner", "status", "checksum", "os_hash_algo", "os_hash_value",
+          "disk_format", "container_format")  # fmt: skip
+
+
+def record_problem(record: Any) -> str | None:
+    """What is wrong with a Glance v2 image record, or None: types and ranges of the fields the
+    tool reads; a field that is not Glance's own is a user property (a string, or null)."""
+    if not isinstance(record, dict):
+        return f"an image record is {_kind(record)}, not an object"
+    image_id = record.get("id")
+    if not isinstance(image_id, str) or not 0 < len(image_id) <= MAX_TEXT:
+        return f"an image record has {_kind(image_id)} as its id"
+    problem = _field_problem(record)
+    if problem is None:
+        problem = next(
+            (f"property {printable(key)!r} is {_kind(value)}, not a string"
+             for key, value in record.items()
+             if key not in GLANCE_CORE_FIELDS and value is not None and not isinstance(value, str)),
+            None,
+        )  # fmt: skip
+    return f"image {printable(image_id)}: {problem}" if problem else None
+
+
+def _field_problem(record: Mapping[str, Any]) -> str | None:
+    for key in _TEXTS:
+        value = record.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
+            return f"{key} is {_kind(value)}, not a string of at most {MAX_TEXT} characters"
+    for key, top in (("size", MAX_SIZE), ("virtual_size", MAX_SIZE), ("min_ram", MAX_INT),
+                     ("min_disk", MAX_INT)):  # fmt: skip
+        value = record.get(key)
+        if value is not None and not (_is_int(value) and 0 <= value <= top):
+            return f"{key} is {_kind(value)}, not an integer from 0 to {top}"
+    if record.get("visibility", "private") not in VISIBILITIES:
+        return f"visibility is {_kind(record['visibility'])}, not one of {sorted(VISIBILITIES)}"
+    for key in ("protected", "os_hidden"):
+        if not isinstance(record.get(key, False), bool):
+            return f"{key} is {_kind(record[key])}, not true or false"
+    tags = record.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        return "tags are not a list of strings"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value: Any) -> str:
+    """A short, printable description of a value: its JSON type, and the value if short."""
+    if value is None:
+        return "null"
+    kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)  # fmt: skip
+    if isinstance(value, (list, dict)):
+        return kind
+    if _is_int(value) and value.bit_length() > 64:
+        return "a number of more than 64 bits"
+    text = repr(value)
+    return f"{kind} ({printable(text)})" if len(text) <= 40 else kind
+
+
+def catalog_problem(catalog: Any) -> str | None:
+    """What is wrong with a Keystone v3 catalog, or None: a list of services (objects), each
+    with a list of endpoints (objects) whose url and interface are strings, and region a string
+    or null."""
+    if not isinstance(catalog, list) or not all(isinstance(s, dict) for s in catalog):
+        return "the catalog is not a list of services"
+    for service in catalog:
+        endpoints = service.get("endpoints")
+        if not isinstance(service.get("type"), str) or not isinstance(endpoints, list):
+            return "a service of the catalog has no type or no list of endpoints"
+        for endpoint in endpoints:
+            if not (
+                isinstance(endpoint, dict)
+                and all(isinstance(endpoint.get(key), str) for key in ("url", "interface"))
+                and all(isinstance(endpoint.get(key), (str, type(None)))
+                        for key in ("region", "region_id"))
+            ):  # fmt: skip
+                return "an endpoint of the catalog lacks a url, an interface or a region string"
+    return None
+
+
+# --- text from servers, and URLs
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]*@")
+
+
+def printable(text: str) -> str:
+    """Control characters escaped (`\\x1b`): server text never moves a terminal's cursor."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def mask_userinfo(text: str) -> str:
+    """`scheme://user:password@host` as `scheme://***@host`, wherever it occurs in `text`."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def server_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Text that came from a server (or quotes its URLs), fit to print: `secrets` it echoes
+    replaced by ***, userinfo in URLs masked, control characters escaped."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return printable(mask_userinfo(text))
+
+
+def origin(url: str) -> str:
+    """`scheme://host:port` of a URL (default port made explicit), printable; never userinfo."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    except ValueError:
+        return printable(f"an invalid address ({url[:80]})")
+    return printable(f"{parts.scheme}://{parts.hostname or ''}:{port}")
