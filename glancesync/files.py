@@ -62,7 +62,7 @@ def open_file(path: str, flags: int, mode: int = 0o666) -> int:
     try:
         descriptor = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
     except OSError as error:
-        if error.errno == errno.ELOOP:
+        if error.errno == errno.ELOOP or os.path.islink(path):  # some kernels say EACCES
             raise _refused(path, "a symbolic link") from None
         if error.errno == errno.ENXIO:  # a FIFO without a reader, a socket
             raise _refused(path, "not a regular file") from None

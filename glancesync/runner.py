@@ -318,7 +318,8 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
     """Child process (which may visit several regions in turn): log the region into its own
     file, and into the run's --log-file (a FileHandler inherited from the parent; the
     terminal's handler is dropped), at least at INFO; collect what it prints for the parent."""
-    handler = LogFile(job.log_file, new=True)
+    with _file_errors("cannot create the region's log", job.log_file):
+        handler = LogFile(job.log_file, new=True)
     root = logging.getLogger()
     root.handlers[:] = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
     root.addHandler(handler)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from planted import plant_link, shared_folder
 
 from glancesync.cli import main
 from glancesync.errors import EXIT_CONFIG
@@ -33,7 +34,7 @@ class Case:
     expected: str
     config: str | None = None
     arguments: tuple[str, ...] = ()
-    make: str | None = None  # "fifo", "big", "symlink", "dangling": made at {tmp}/made
+    make: str | None = None  # "fifo", "big" (at {tmp}/made); "symlink", "dangling" ({shared})
 
 
 def url(text: str) -> str:
@@ -149,14 +150,14 @@ CASES = [
     # --- files that would be written through a planted link
     Case(
         "log-file-symlink",
-        "cannot open the log file {tmp}/made: a symbolic link: refused",
-        arguments=("--log-file", "{tmp}/made"),
+        "cannot open the log file {shared}/made: a symbolic link: refused",
+        arguments=("--log-file", "{shared}/made"),
         make="symlink",
     ),  # fmt: skip
     Case(
         "log-file-dangling-symlink",
         "a symbolic link: refused",
-        arguments=("--log-file", "{tmp}/made"),
+        arguments=("--log-file", "{shared}/made"),
         make="dangling",
     ),  # fmt: skip
     Case(
@@ -167,8 +168,8 @@ CASES = [
     ),  # fmt: skip
     Case(
         "lock-file-symlink",
-        "[main] lock_file: cannot open {tmp}/made: a symbolic link: refused",
-        arguments=("--config", "lock_file={tmp}/made"),
+        "[main] lock_file: cannot open {shared}/made: a symbolic link: refused",
+        arguments=("--config", "lock_file={shared}/made"),
         make="symlink",
     ),  # fmt: skip
 ]
@@ -200,16 +201,23 @@ def listener() -> Iterator[Listener]:
     listening.socket.close()
 
 
-def make(kind: str | None, path: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    with shared_folder() as path:
+        yield path
+
+
+def make(kind: str | None, tmp_path: Path, shared: Path) -> None:
+    """What the case needs at {tmp}/made, or a link planted by another account at
+    {shared}/made to the test's own {tmp}/precious (which exists for "symlink")."""
     if kind == "fifo":
-        os.mkfifo(path)
+        os.mkfifo(tmp_path / "made")
     elif kind == "big":
-        path.write_text(BASE + "# padding\n" * (1024**2 // 10))
-    elif kind == "symlink":
-        (tmp_path / "precious").write_text("keep me\n")
-        path.symlink_to(tmp_path / "precious")
-    elif kind == "dangling":
-        path.symlink_to(tmp_path / "precious")
+        (tmp_path / "made").write_text(BASE + "# padding\n" * (1024**2 // 10))
+    elif kind in ("symlink", "dangling"):
+        if kind == "symlink":
+            (tmp_path / "precious").write_text("keep me\n")
+        plant_link(shared / "made", tmp_path / "precious")
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
@@ -217,6 +225,7 @@ def test_unusable_input_is_one_line_exit_2_and_nothing_is_contacted(
     case: Case,
     tmp_path: Path,
     listener: Listener,
+    shared: Path,
     no_openstack_environment: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -224,13 +233,13 @@ def test_unusable_input_is_one_line_exit_2_and_nothing_is_contacted(
     def filled(text: str) -> str:
         keystone = f"http://127.0.0.1:{listener.port}/v3"
         text = text.replace("{url}", keystone).replace("{port}", str(listener.port))
-        return text.replace("{tmp}", str(tmp_path))
+        return text.replace("{tmp}", str(tmp_path)).replace("{shared}", str(shared))
 
     monkeypatch.setenv("OS_AUTH_URL", f"gopher://127.0.0.1:{listener.port}/v3")
     config = tmp_path / "glancesync.conf"
     config.write_text(filled(BASE if case.config is None else case.config))
     config.chmod(0o600)
-    make(case.make, tmp_path / "made", tmp_path)
+    make(case.make, tmp_path, shared)
 
     status = main(["--config-file", str(config), *(filled(a) for a in case.arguments)])
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from planted import plant_link, shared_folder
 
 from glancesync.files import LONGEST_NAME, file_name, open_file, replacing
+from glancesync.metrics import write_metrics
+from glancesync.report import Report
 
 HOSTILE_NAMES = [
     "../../../x/escaped",
@@ -52,19 +58,29 @@ def test_ordinary_names_are_kept_and_a_target_colon_is_escaped() -> None:
     assert file_name("../x") == "%2E.%2Fx"
 
 
-def test_open_file_refuses_a_symbolic_link_and_leaves_its_target_alone(tmp_path: Path) -> None:
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    with shared_folder() as path:
+        yield path
+
+
+def test_open_file_refuses_a_planted_link_and_leaves_its_target_alone(
+    tmp_path: Path, shared: Path
+) -> None:
     target = tmp_path / "target"
     target.write_text("keep")
-    (tmp_path / "link").symlink_to(target)
+    plant_link(shared / "link", target)
     with pytest.raises(OSError, match="a symbolic link: refused"):
-        open_file(str(tmp_path / "link"), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        open_file(str(shared / "link"), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     assert target.read_text() == "keep"
 
 
-def test_open_file_refuses_a_dangling_link_without_creating_its_target(tmp_path: Path) -> None:
-    (tmp_path / "link").symlink_to(tmp_path / "made")
+def test_open_file_refuses_a_planted_dangling_link_without_creating_its_target(
+    tmp_path: Path, shared: Path
+) -> None:
+    plant_link(shared / "link", tmp_path / "made")
     with pytest.raises(OSError, match="a symbolic link: refused"):
-        open_file(str(tmp_path / "link"), os.O_WRONLY | os.O_CREAT)
+        open_file(str(shared / "link"), os.O_WRONLY | os.O_CREAT)
     assert not (tmp_path / "made").exists()
 
 
@@ -109,11 +125,39 @@ def test_replacing_leaves_nothing_when_the_writer_fails(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_replacing_replaces_a_symbolic_link_without_following_it(tmp_path: Path) -> None:
+def test_the_metrics_file_replaces_a_planted_link_without_following_it(
+    tmp_path: Path, shared: Path
+) -> None:
     target = tmp_path / "target"
     target.write_text("keep")
-    (tmp_path / "out").symlink_to(target)
-    with replacing(str(tmp_path / "out")) as stream:
-        stream.write("new")
+    plant_link(shared / "glancesync.prom", target)
+    write_metrics(str(shared / "glancesync.prom"), Report())
     assert target.read_text() == "keep"
-    assert not (tmp_path / "out").is_symlink() and (tmp_path / "out").read_text() == "new"
+    written = shared / "glancesync.prom"
+    assert not written.is_symlink() and "glancesync_last_run_success 1" in written.read_text()
+
+
+KILLED_WHILE_WRITING = """
+import sys, time
+from glancesync.files import replacing
+with replacing(sys.argv[1]) as stream:
+    stream.write("id,name\\n" * 1000)
+    stream.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_writer_killed_midway_leaves_no_file_under_the_final_name(tmp_path: Path) -> None:
+    path = tmp_path / "Lisbon.csv"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WHILE_WRITING, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+    finally:
+        writer.kill()
+        writer.wait(timeout=10)
+    assert not path.exists()
+    [partial] = tmp_path.iterdir()
+    assert partial.name.startswith(".Lisbon.csv.") and partial.name.endswith(".partial")

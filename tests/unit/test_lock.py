@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pwd
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from faultproxy import closed_port
+from planted import NOBODY, plant_link, shared_folder
 
 from glancesync.cli import main
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_LOCKED, ConfigError, LockHeld
@@ -20,10 +20,6 @@ from glancesync.lock import SHARED_DIRECTORIES, default_lock_file, run_lock, sha
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
-try:
-    NOBODY: pwd.struct_passwd | None = pwd.getpwnam("nobody")
-except KeyError:
-    NOBODY = None
 two_accounts = pytest.mark.skipif(
     os.geteuid() != 0 or NOBODY is None or not os.access(SYSTEM_PYTHON, os.X_OK),
     reason="needs root, the user nobody and /usr/bin/python3",
@@ -110,18 +106,17 @@ def test_the_shared_folder_is_one_every_account_may_write(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("dangling", [False, True], ids=["to-a-file", "dangling"])
-def test_a_symbolic_link_as_lock_file_is_refused_and_its_target_untouched(
+def test_a_planted_link_as_lock_file_is_refused_and_its_target_untouched(
     tmp_path: Path, dangling: bool
 ) -> None:
-    target, link = tmp_path / "precious", tmp_path / "lock"
+    target = tmp_path / "precious"
     if not dangling:
         target.write_text("keep me\n")
-    plant(link, target)
-    with pytest.raises(
-        ConfigError, match=r"lock_file: cannot open .*/lock: a symbolic link: refused"
-    ):
-        with run_lock(str(link)):
-            pytest.fail("locked through a symbolic link")
+    with shared_folder() as shared:
+        plant_link(shared / "lock", target)
+        with pytest.raises(ConfigError, match="lock_file: cannot open .*/lock: a symbolic link"):
+            with run_lock(str(shared / "lock")):
+                pytest.fail("locked through a symbolic link")
     assert (target.read_text() == "keep me\n") if not dangling else not target.exists()
 
 
@@ -270,13 +265,6 @@ def test_an_unusable_lock_file_stops_the_run_with_status_2(
     arguments = ["--config-file", str(config), "--config", f"lock_file={tmp_path}/no/lock"]
     assert main(arguments) == EXIT_CONFIG
     assert "[main] lock_file: cannot open" in capsys.readouterr().err
-
-
-def plant(link: Path, target: Path) -> None:
-    """A symbolic link planted by another account: nobody's where this runs as root."""
-    os.symlink(target, link)
-    if NOBODY is not None and os.geteuid() == 0:
-        os.lchown(link, NOBODY.pw_uid, NOBODY.pw_gid)
 
 
 @pytest.fixture
