@@ -2,7 +2,8 @@ Feature: Choosing the regions of a run
   Without arguments a run visits every region of the master target but the master and the
   ignored ones, preferred regions first. Regions named on the command line are visited in
   that order; T: stands for every region of target T. Target "other" has its own Keystone and
-  its own credentials; its regions are named other:R.
+  its own credentials; its regions are named other:R. A run says what it leaves out: a target
+  it does not visit, a region name of the configuration that no catalog has.
 
   Background:
     Given Madrid has these images:
@@ -62,6 +63,20 @@ Feature: Choosing the regions of a run
       Lisbon: uploaded base (4.0 KiB)
       """
     And Paris has no images
+
+  Scenario: a plain run says that it leaves the other target out
+    When I run glancesync
+    Then the exit status is 0
+    And the errors mention "target other is configured but not visited: name its regions (other:) to sync them"
+    And other:Berlin and other:Rome have no images
+
+  Scenario: a misspelt ignored region is named, with the region it probably means
+    Given the setting "master.ignore_regions=Pariss"
+    When I run glancesync
+    Then the errors mention "no catalog has a region 'Pariss' (did you mean 'Paris'?)"
+    And Paris has exactly these images:
+      | name |
+      | base |
 
   Scenario: preferred regions are visited first
     Given the setting "preferable_order=Paris"

@@ -21,13 +21,20 @@ from glancesync.errors import (
     Interrupted,
 )
 from glancesync.escaping import PrintableFormatter
-from glancesync.lock import default_lock_file, run_lock
+from glancesync.lock import DEFAULT_LOCK_FILE, default_lock_file, run_lock
 from glancesync.metrics import write_metrics
 from glancesync.progress import Progress, progress_for
 from glancesync.regions import check_region_arguments
 from glancesync.report import Report
 from glancesync.runner import OUTPUT_LOG, LogFile, Mode, OutputFormat, RunOptions, run
-from glancesync.settings import NO_CONFIG_FILE, Settings, find_config_file, load_settings
+from glancesync.settings import (
+    CONFIG_FILE_VARIABLE,
+    DEFAULT_CONFIG_FILE,
+    NO_CONFIG_FILE,
+    Settings,
+    find_config_file,
+    load_settings,
+)
 
 LOG = logging.getLogger("glancesync")
 
@@ -45,89 +52,192 @@ class Parser(argparse.ArgumentParser):
 
 
 MODE_FLAGS = (
-    ("--dry-run", Mode.DRY_RUN, "print what would be done; write nothing"),
-    ("--show-status", Mode.SHOW_STATUS, "print status,region,image CSV lines"),
-    ("--show-regions", Mode.SHOW_REGIONS, "print the regions a run would visit"),
+    ("--dry-run", Mode.DRY_RUN, "print what a sync would do; write nothing"),
+    ("--show-status", Mode.SHOW_STATUS, "print a status,region,image CSV line per image"),
+    (
+        "--show-regions",
+        Mode.SHOW_REGIONS,
+        "print the regions a run without region arguments visits, then T:R of the other "
+        "targets, which a run visits only when they are named; on one line",
+    ),
     (
         "--make-backup",
         Mode.MAKE_BACKUP,
-        "write one CSV of image metadata per region into a new directory",
+        "write one CSV of image metadata per region (the master region too) into a new "
+        "directory under --backup-dir",
     ),
 )
+
+EPILOG = f"""\
+region arguments:
+  R, master:R  region R of the master target
+  T:R          region R of target T (the configuration's section [T])
+  T:           every region of target T except its ignore_regions
+  (none)       every region of the master target except master_region and
+               ignore_regions, preferable_order first; the regions of other
+               targets are visited only when named
+
+environment:
+  {CONFIG_FILE_VARIABLE}     the configuration file, unless --config-file names one
+  OS_REGION_NAME        [main] master_region, when the configuration has none
+  OS_CLOUD              the clouds.yaml cloud of a [master] without credentials
+  OS_USERNAME, OS_PASSWORD, OS_AUTH_URL, OS_PROJECT_NAME (or OS_TENANT_NAME),
+  OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_CACERT
+                        the [master] keys the configuration leaves unset
+  OS_CLIENT_CONFIG_FILE the clouds.yaml to read, before ./clouds.yaml,
+                        ~/.config/openstack/ and /etc/openstack/
+  TMPDIR                where a sync caches master images (or [main] cache_dir)
+
+files:
+  {DEFAULT_CONFIG_FILE}  the configuration, unless --config-file or
+                        {CONFIG_FILE_VARIABLE} names one; without any, OS_* only
+  {DEFAULT_LOCK_FILE}
+                        the run lock of a sync and --make-backup, unless [main]
+                        lock_file names another
+
+exit status:
+  0    done: every region processed and nothing needs the operator
+  1    a region or an image failed (the other regions were processed)
+  2    usage or configuration error, or credentials refused: nothing changed
+  3    another run holds the lock: nothing done
+  4    no failure, but an error_checksum or error_ami waits for a decision
+  130  interrupted by SIGINT (Ctrl-C); the upload in flight is deleted
+  143  interrupted by SIGTERM; likewise
+"""
+
+
+class OverridesThenRegions(argparse.Action):
+    """`--config KEY=VALUE [KEY=VALUE ...]`: the values up to the first one without "=" are
+    overrides; that one and those after it are region arguments (§2). The first value is
+    always an override (the loader rejects it if it has no "=")."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        texts = [str(value) for value in values or ()]
+        end = next((i for i, text in enumerate(texts[1:], 1) if "=" not in text), len(texts))
+        namespace.config = [*namespace.config, *texts[:end]]
+        namespace.regions = [*namespace.regions, *texts[end:]]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="glancesync",
+        usage="%(prog)s [options] [region ...]",
         description="Synchronise the Glance images of the master region to other regions.",
-        epilog="Exit status: 0 done, 1 a region or image failed or needs the operator, "
-        "2 usage or configuration error (nothing changed), 3 another run holds the lock.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
     )
-    parser.add_argument(
+    modes = parser.add_argument_group("modes", "one at most; without any, a sync")
+    exclusive = modes.add_mutually_exclusive_group()
+    for flag, mode, help_text in MODE_FLAGS:
+        exclusive.add_argument(flag, action="store_const", dest="mode", const=mode, help=help_text)
+    parser.set_defaults(mode=Mode.SYNC)
+    modes.add_argument(
+        "--parallel",
+        action="store_true",
+        help="visit up to [main] max_children regions at once, in any mode (default: one "
+        "region at a time)",
+    )
+
+    selection = parser.add_argument_group("selection")
+    selection.add_argument(
         "regions",
         nargs="*",
-        metavar="region",
-        help="R or master:R (master target), T:R (region R of target T), T: (every region of T)",
-    )
-    modes = parser.add_mutually_exclusive_group()
-    for flag, mode, help_text in MODE_FLAGS:
-        modes.add_argument(flag, action="store_const", dest="mode", const=mode, help=help_text)
-    parser.set_defaults(mode=Mode.SYNC)
-    parser.add_argument(
-        "--parallel", action="store_true", help="visit up to max_children regions at once"
-    )
-    parser.add_argument(
-        "--config-file",
-        metavar="PATH",
-        help="configuration file (default: $GLANCESYNC_CONFIG, /etc/glancesync.conf)",
-    )
-    parser.add_argument(
-        "--config",
-        nargs="+",
         action="extend",
         default=[],
-        metavar="KEY=VALUE",
-        help="override a setting: section.key=value, or key=value for every target",
+        metavar="region",
+        help="R or master:R, T:R, or T: (see region arguments below); default: every region "
+        "of the master target",
     )
-    parser.add_argument(
-        "--backup-dir",
-        metavar="DIR",
-        default=".",
-        help="where --make-backup creates its directory (default: current directory)",
-    )
-    parser.add_argument(
-        "--run-dir",
-        metavar="DIR",
-        default="runs",
-        help="where --parallel creates its run directory of per-region logs",
-    )
-    parser.add_argument(
+
+    output = parser.add_argument_group("output")
+    output.add_argument(
         "--format",
         dest="output_format",
         choices=[choice.value for choice in OutputFormat],
         default=OutputFormat.TEXT.value,
-        help="stdout as text (CSV for --show-status), or one JSON object per line",
+        help="standard output as text (action lines, CSV for --show-status) or one JSON "
+        "object per line (default: %(default)s)",
     )
-    parser.add_argument(
-        "--log-file",
-        metavar="PATH",
-        help="append the run's log, with times, to PATH (INFO, DEBUG with -v; -q spares it)",
-    )
-    verbosity = parser.add_mutually_exclusive_group()
+    verbosity = output.add_mutually_exclusive_group()
     verbosity.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=0,
-        help="more detail (-vv for HTTP debugging; secrets stay hidden)",
+        help="more detail: -v DEBUG, -vv HTTP debugging, secrets hidden (default: INFO)",
     )
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    parser.add_argument(
+    verbosity.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only warnings and errors on the terminal; the --log-file keeps INFO",
+    )
+    output.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="append the run's log, with times, to PATH: INFO, DEBUG with -v; -q spares it "
+        "(default: none)",
+    )
+    output.add_argument(
         "--metrics-file",
         metavar="PATH",
-        help="write the run's outcome in Prometheus text format (node_exporter textfile)",
+        help="write the run's outcome in Prometheus text format, for node_exporter's "
+        "textfile collector (default: none)",
     )
-    parser.add_argument("--version", action="version", version=f"glancesync {__version__}")
+    output.add_argument(
+        "--backup-dir",
+        metavar="DIR",
+        default=".",
+        help="where --make-backup creates its directory (default: the current directory)",
+    )
+    output.add_argument(
+        "--run-dir",
+        metavar="DIR",
+        default="runs",
+        help="where --parallel creates its directory of per-region logs (default: %(default)s)",
+    )
+
+    configuration = parser.add_argument_group("configuration")
+    configuration.add_argument(
+        "--config-file",
+        metavar="PATH",
+        help="the configuration file (default: $GLANCESYNC_CONFIG, else /etc/glancesync.conf, "
+        "else none)",
+    )
+    configuration.add_argument(
+        "-o",
+        "--set",
+        action="append",
+        dest="config",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting for this run: section.key=value for one section, key=value "
+        "for [main] or every target; repeatable (default: none)",
+    )
+    configuration.add_argument(
+        "--config",
+        nargs="+",
+        action=OverridesThenRegions,
+        metavar="KEY=VALUE",
+        help="several overrides after one flag; the first argument without '=' and the "
+        "arguments after it are regions (default: none)",
+    )
+
+    general = parser.add_argument_group("general")
+    general.add_argument("-h", "--help", action="help", help="print this help and exit")
+    general.add_argument(
+        "--version",
+        action="version",
+        version=f"glancesync {__version__}",
+        help="print the version and exit",
+    )
     return parser
 
 

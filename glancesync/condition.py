@@ -25,8 +25,10 @@ needs no `+ - * /`, and leaving arithmetic out rules out `'x' * 10**9` and the l
 from __future__ import annotations
 
 import ast
+import io
 import logging
 import operator
+import tokenize
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,9 +152,23 @@ def _parse(text: str) -> ast.Expression:
             warnings.simplefilter("ignore", SyntaxWarning)
             tree = ast.parse(source + "\n", mode="eval")  # the newline: real columns at the end
     except SyntaxError as error:
-        raise ConditionError(_syntax_message(error)) from None
+        raise ConditionError(_assignment_message(source) or _syntax_message(error)) from None
     _check(tree.body, depth=1)
     return tree
+
+
+def _assignment_message(source: str) -> str | None:
+    """For a condition that does not parse and holds a single '=' (as in `type = 'base'`): that
+    it is no comparison. None if there is no single '='."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.OP and token.string == "=":
+                line, column = token.start
+                where = f"column {column + 1}" if line == 1 else f"line {line}, column {column + 1}"
+                return f"invalid syntax at {where}: '=' does not compare; use == to compare"
+    except (tokenize.TokenError, SyntaxError):  # unbalanced brackets, a bad character...
+        return None
+    return None
 
 
 def _syntax_message(error: SyntaxError) -> str:
@@ -187,7 +203,9 @@ def _checked_children(node: ast.AST) -> list[ast.expr]:
             )
         case ast.Name(id=name):
             raise ConditionError(
-                f"name '{name}' is not allowed; the condition sees only 'image' and 'metadata_set'"
+                f"name '{name}' is not allowed; the condition sees only 'image' and "
+                f"'metadata_set'. For a text, quote it: '{name}'; for a property, "
+                f"image.user_properties['{name}']"
             )
         case ast.Attribute(value=ast.Name(id="image"), attr=attr):
             if attr not in IMAGE_ATTRIBUTES:

@@ -29,7 +29,7 @@ from glancesync.errors import ConfigError, LockHeld
 from glancesync.files import file_name, open_file
 
 SHARED_DIRECTORIES = ("/run/lock", "/var/lock", "/tmp")
-DEFAULT_LOCK_FILE = "<shared folder>/glancesync-<file name>-<hash>.lock"
+DEFAULT_LOCK_FILE = f"{SHARED_DIRECTORIES[0]}/glancesync-<file name>-<hash>.lock"  # for the manual
 NO_FILE_NAME = "no-config-file"
 LOCK_FILE_MODE = 0o666
 _EVERYONE_MAY_WRITE = stat.S_ISVTX | stat.S_IWOTH | stat.S_IXOTH

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from glancesync.errors import ConfigError
@@ -115,3 +116,62 @@ def targets_needed(arguments: Sequence[str], settings: Settings) -> list[str]:
         if target not in needed:
             needed.append(target)
     return needed
+
+
+def region_warnings(
+    arguments: Sequence[str], settings: Settings, catalogs: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """What a run may miss without a word: the configured targets it does not visit, and the
+    names of ignore_regions and preferable_order that no catalog it read has."""
+    return [
+        *unvisited_targets(arguments, settings),
+        *unknown_ignore_regions(settings, catalogs),
+        *unknown_preferable_order(settings, catalogs),
+    ]
+
+
+def unvisited_targets(arguments: Sequence[str], settings: Settings) -> list[str]:
+    """A warning for every target other than master that the region arguments do not name (a
+    run without arguments names only master)."""
+    named = targets_needed(arguments, settings)
+    return [
+        f"target {target} is configured but not visited: name its regions ({target}:) to sync them"
+        for target in settings.targets
+        if target not in named
+    ]
+
+
+def unknown_ignore_regions(settings: Settings, catalogs: Mapping[str, Sequence[str]]) -> list[str]:
+    """A warning for every ignore_regions name, of a target whose catalog was read, that none of
+    the catalogs read has (a [DEFAULT] value shared by several targets is one warning)."""
+    known = {region for catalog in catalogs.values() for region in catalog}
+    ignoring: dict[str, list[str]] = {}
+    for target in catalogs:
+        for name in settings.targets[target].ignore_regions:
+            if name not in known:
+                ignoring.setdefault(name, []).append(target)
+    return [
+        f"ignore_regions of {', '.join(targets)}: no catalog has a region {name!r}"
+        f"{_closest(name, known)}; it leaves nothing out"
+        for name, targets in ignoring.items()
+    ]
+
+
+def unknown_preferable_order(
+    settings: Settings, catalogs: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """A warning for every preferable_order name that the master target's catalog lacks."""
+    master = catalogs.get(MASTER, ())
+    return [
+        f"preferable_order: the master target's catalog has no region {name!r}"
+        f"{_closest(name, master)}"
+        for name in settings.main.preferable_order
+        if name not in master
+    ]
+
+
+def _closest(name: str, candidates: Collection[str]) -> str:
+    """` (did you mean 'X'?)` for the closest candidate, ignoring case; empty if none is close."""
+    by_folded = {candidate.casefold(): candidate for candidate in sorted(candidates)}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1)
+    return f" (did you mean {by_folded[close[0]]!r}?)" if close else ""

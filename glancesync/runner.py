@@ -30,6 +30,7 @@ from glancesync.regions import (
     check_region_arguments,
     choose_regions,
     parse_region_argument,
+    region_warnings,
     shown_regions,
     targets_needed,
 )
@@ -128,6 +129,8 @@ def run(
     )
     targets = Targets(settings.targets)
     catalogs, unreadable = _read_catalogs(targets, wanted)
+    for warning in region_warnings(arguments, settings, catalogs):
+        LOG.warning("%s", warning)
     report = Report(dry_run=options.mode is not Mode.SYNC)
     for name, error in unreadable.items():
         LOG.error("%s", error)

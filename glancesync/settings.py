@@ -308,7 +308,13 @@ _MAIN_OPTIONS: dict[str, Callable[[str], object]] = {
 }
 _TARGET_KEYS = frozenset({"credential", CLOUD, *_CREDENTIAL_KEYS, *_TARGET_OPTIONS})
 _MAIN_KEYS = frozenset(_MAIN_OPTIONS)
-_ALIASES = {"tenant": "project", "keystone_url": "auth_url", "list_images_timeout": "api_timeout"}
+_ALIASES = {
+    "tenant": "project",
+    "keystone_url": "auth_url",
+    "list_images_timeout": "api_timeout",
+    "username": "user",  # keystoneauth1's spellings, as in clouds.yaml
+    "project_name": "project",
+}
 _RETIRED = {
     "use_keystone_v3": "the Keystone API version is discovered from auth_url",
     "images_dir": "image data is read through the master region's Glance API",
@@ -382,15 +388,59 @@ def _canonical(raw: _Raw) -> str | None:
     raise ConfigError(f"{raw.where()}: {_unknown_key(raw.key, valid)}")
 
 
+# OpenStack names (of clouds.yaml, openrc files, the openstack CLI) that have no key of the
+# same name here, and what to write instead.
+_OPENSTACK_HINTS = {
+    "region_name": "the master region is [main] master_region; the other regions come from "
+    "the Keystone catalog",
+    "tenant_name": "write 'project'",
+    "domain_name": "write 'user_domain_name' and 'project_domain_name'",
+}
+_OPENRC_PREFIX = "os_"
+# Keys that delete, hide or freeze regional images: a typo is pointed at one of them only when
+# it is very close, never for a merely similar word (username is not rename).
+_DESTRUCTIVE_KEYS = frozenset({"rename", "replace", "dontupdate"})
+_CLOSE, _VERY_CLOSE = 0.6, 0.8
+
+
 def _unknown_key(key: str, valid: frozenset[str]) -> str:
-    """Why `key` is refused, with the closest valid spelling or the section it belongs in."""
+    """Why `key` is refused: the section it belongs in, what OpenStack's spelling is here, or
+    the closest valid spelling."""
     if key in _MAIN_KEYS:
         return "not valid here: it is a [main] key"
     if key in _TARGET_KEYS or key in _ALIASES:
         return "not valid in [main]: it is a target key (put it in [DEFAULT] or a target section)"
-    aliases = {alias for alias, canonical in _ALIASES.items() if canonical in valid}
-    close = difflib.get_close_matches(key, sorted(valid | aliases), n=1)
-    return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+    hint = _openstack_hint(key)
+    if hint is None:
+        aliases = {alias for alias, canonical in _ALIASES.items() if canonical in valid}
+        close = _closest_key(key, valid | aliases)
+        hint = f"did you mean {close!r}?" if close else None
+    return "unknown key" + (f" ({hint})" if hint else "")
+
+
+def _openstack_hint(key: str) -> str | None:
+    """What to write for an OpenStack spelling: an openrc variable's name (os_username,
+    OS_AUTH_URL: keys are read lower-case) or a name of _OPENSTACK_HINTS; None for others."""
+    name = key.removeprefix(_OPENRC_PREFIX)
+    if name in _OPENSTACK_HINTS:
+        return _OPENSTACK_HINTS[name]
+    canonical = _ALIASES.get(name, name)
+    if name != key and canonical in _MAIN_KEYS | _TARGET_KEYS:
+        return f"{key.upper()} of an openrc file is {canonical!r} here"
+    return None
+
+
+def _closest_key(key: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like `key`, if close enough; a destructive key must be very close."""
+    scored = [
+        (difflib.SequenceMatcher(None, key, name).ratio(), name) for name in sorted(candidates)
+    ]
+    eligible = [
+        (score, name)
+        for score, name in scored
+        if score >= (_VERY_CLOSE if name in _DESTRUCTIVE_KEYS else _CLOSE)
+    ]
+    return max(eligible, key=lambda scored_name: scored_name[0])[1] if eligible else None
 
 
 def _section(values: Iterable[_Raw]) -> _Section:

@@ -293,6 +293,27 @@ REJECTED = [
     pytest.param("x == 1", "name 'x' is not allowed", id="unknown-name"),
     pytest.param("__builtins__", "name '__builtins__' is not allowed", id="builtins-name"),
     pytest.param("image.name ==", "invalid syntax at column 14", id="syntax-error"),
+    pytest.param(
+        "image.user_properties['type'] = 'base'",
+        "invalid syntax at column 31: '=' does not compare; use == to compare",
+        id="single-equals",
+    ),
+    pytest.param(
+        "type = 'base'",
+        "invalid syntax at column 6: '=' does not compare; use == to compare",
+        id="single-equals-after-a-bare-name",
+    ),
+    pytest.param(
+        "image.is_public and\n image.name = 'x'",
+        "invalid syntax at line 2, column 13: '=' does not compare",
+        id="single-equals-on-a-second-line",
+    ),
+    pytest.param(
+        "image.user_properties.get('type') == base",
+        "name 'base' is not allowed; the condition sees only 'image' and 'metadata_set'. "
+        "For a text, quote it: 'base'; for a property, image.user_properties['base']",
+        id="unquoted-text",
+    ),
     pytest.param("import os", "invalid syntax at column 1", id="statement"),
     pytest.param(
         "image.is_public; import os", "invalid syntax at column 16", id="second-statement"

@@ -170,6 +170,8 @@ def test_percent_signs_are_literal(tmp_path):
         ("tenant", "project", "admin-project", "admin-project"),
         ("keystone_url", "auth_url", "https://other.example/v3", "https://other.example/v3"),
         ("list_images_timeout", "api_timeout", "45", 45.0),
+        ("username", "user", "syncer", "syncer"),
+        ("project_name", "project", "images", "images"),
     ],
 )
 def test_ancestor_spellings_are_aliases(tmp_path, alias, key, text, expected):
@@ -178,6 +180,55 @@ def test_ancestor_spellings_are_aliases(tmp_path, alias, key, text, expected):
     plain.pop(key, None)
     body = "".join(f"{name} = {value}\n" for name, value in plain.items())
     assert getattr(load(tmp_path, MAIN + "[master]\n" + body).master, key) == expected
+
+
+def unknown_key_message(tmp_path, section: str, line: str) -> str:
+    config = MINIMAL.replace(f"[{section}]\n", f"[{section}]\n{line}\n")
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, config, environ=ENV)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "section, line, hint",
+    [
+        ("master", "os_username = a", "(OS_USERNAME of an openrc file is 'user' here)"),
+        ("master", "OS_PASSWORD = a", "(OS_PASSWORD of an openrc file is 'password' here)"),
+        ("master", "os_auth_url = a", "(OS_AUTH_URL of an openrc file is 'auth_url' here)"),
+        ("master", "os_project_name = a", "(OS_PROJECT_NAME of an openrc file is 'project' here)"),
+        ("master", "os_tenant_name = a", "(write 'project')"),
+        ("master", "tenant_name = a", "(write 'project')"),
+        ("master", "os_cacert = a", "(OS_CACERT of an openrc file is 'cacert' here)"),
+        ("master", "domain_name = a", "(write 'user_domain_name' and 'project_domain_name')"),
+        ("master", "region_name = a", "(the master region is [main] master_region;"),
+        ("main", "os_region_name = a", "(the master region is [main] master_region;"),
+    ],
+)
+def test_openstack_spellings_name_the_key_to_write(tmp_path, section, line, hint):
+    key = line.split(" =")[0].lower()
+    assert f"[{section}] {key}: unknown key {hint}" in unknown_key_message(tmp_path, section, line)
+
+
+@pytest.mark.parametrize("line", ["usernam = a", "user_name = a", "projet_name = a"])
+def test_a_typo_of_an_openstack_spelling_is_pointed_at_a_safe_key(tmp_path, line):
+    message = unknown_key_message(tmp_path, "master", line)
+    assert "did you mean" in message
+    assert not any(f"'{key}'" in message for key in ("rename", "replace", "dontupdate"))
+    assert "project_domain_name" not in message
+
+
+@pytest.mark.parametrize(
+    "line, hint",
+    [("renam = any", "rename"), ("replce = any", "replace"), ("dontupdat = x", "dontupdate")],
+)
+def test_a_very_close_typo_of_a_destructive_key_still_gets_its_hint(tmp_path, line, hint):
+    assert f"(did you mean '{hint}'?)" in unknown_key_message(tmp_path, "master", line)
+
+
+@pytest.mark.parametrize("line", ["surname = a", "filename = a", "update = a"])
+def test_a_merely_similar_word_is_never_pointed_at_a_destructive_key(tmp_path, line):
+    message = unknown_key_message(tmp_path, "master", line)
+    assert not any(f"'{key}'" in message for key in ("rename", "replace", "dontupdate"))
 
 
 def test_retired_ancestor_keys_are_ignored_with_a_warning(tmp_path, caplog):
@@ -665,27 +716,42 @@ def test_a_malformed_configuration_gives_one_clear_message_without_passwords(tmp
     assert raised.value.__context__ is None or raised.value.__suppress_context__
 
 
-# --- the sample configuration
-
+# --- the sample configuration: a minimal configuration, then a commented-out reference
 
 OPTION_LINE = re.compile(r"^#(\[\w+\]|\w+ =.*)$", re.MULTILINE)
+REFERENCE_MARK = "# Reference\n"
 
 
-def test_the_sample_loads_with_credentials_and_region_from_os_variables():
+def sample_reference() -> str:
+    """The sample's reference part, every option and section line uncommented."""
+    text = SAMPLE.read_text()
+    return OPTION_LINE.sub(r"\1", text[text.index(REFERENCE_MARK) :])
+
+
+def test_the_sample_loads_as_it_is_as_the_minimal_configuration():
     loaded = load_settings(str(SAMPLE), [], ENV)
     assert list(loaded.targets) == ["master"]
-    assert (loaded.main.master_region, loaded.master.user) == ("Burgos", "env-user")
+    assert (loaded.main.master_region, loaded.master.user) == ("RegionOne", "glancesync")
+    assert loaded.master == load_settings(str(SAMPLE), [], {}).master  # the file's, not OS_*
 
 
-def test_the_sample_documents_the_true_defaults(tmp_path):
-    commented = load_settings(str(SAMPLE), [], ENV)
-    uncommented = load(tmp_path, OPTION_LINE.sub(r"\1", SAMPLE.read_text()), environ=ENV)
-    assert (uncommented.main, uncommented.master) == (commented.main, commented.master)
+def test_the_sample_minimal_part_sets_only_the_region_and_the_credentials():
+    text = SAMPLE.read_text()
+    minimal = text[: text.index(REFERENCE_MARK)]
+    keys = re.findall(r"^(\w+) =", minimal, re.MULTILINE)
+    assert keys == ["master_region", "user", "password", "auth_url", "project"]
+
+
+def test_the_sample_reference_documents_the_true_defaults(tmp_path):
+    defaults = load(tmp_path, "[master]\n", environ=ENV)
+    uncommented = load(tmp_path, sample_reference(), environ=ENV)
+    assert (uncommented.main, uncommented.master) == (defaults.main, defaults.master)
 
 
 def test_the_sample_example_target_loads_once_uncommented(tmp_path):
-    other = load(tmp_path, OPTION_LINE.sub(r"\1", SAMPLE.read_text()), environ=ENV).targets["other"]
+    other = load(tmp_path, sample_reference(), environ=ENV).targets["other"]
     assert (other.user, other.password, other.ignore_regions) == ("admin", "secret", ("RegionTwo",))
+    assert other.only_tenant_images  # no unsafe value in an example meant to be copied
 
 
 def test_the_sample_shows_every_key():

@@ -14,7 +14,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-DEFAULT_BASE_PORT = 35300
+# Below Linux's ephemeral range (32768-60999), so that no client socket holds a port before
+# its server starts.
+DEFAULT_BASE_PORT = 25300
 DOMAIN = "Default"
 SERVICE_PROJECT = "service"
 SERVICE_USER = "glance"
