@@ -231,7 +231,7 @@ def _failed(full_name: str, error: GlanceSyncError, emit: Emit) -> RegionOutcome
 
 def outcome_printer(output_format: OutputFormat, write: Callable[[str], None]) -> Emit:
     """What a run prints of each record: its text line (if it has one, `printable`), or its
-    JSON object (exact: JSON escapes control characters itself)."""
+    JSON object (the exact values, `Record.json_line`)."""
 
     def emit(record: Record, text: str | None) -> None:
         if output_format is OutputFormat.JSON:
