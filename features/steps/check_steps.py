@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from behave import then
 from behave.runner import Context
+from glancesync.files import file_name
 
 from harness.images import records
 
@@ -101,4 +102,4 @@ def step_new_directory(context: Context, parent: str, files: list[str]) -> None:
 
 @then("a new run directory in {parent} holds one log per region: {regions:List}")
 def step_run_directory(context: Context, parent: str, regions: list[str]) -> None:
-    _new_directory_holding(context, parent, [f"{r.replace(':', '_')}.log" for r in regions])
+    _new_directory_holding(context, parent, [f"{file_name(region)}.log" for region in regions])
