@@ -43,7 +43,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from glancesync.errors import ConfigError
-from glancesync.files import file_name
+from glancesync.files import file_name, open_file
 from glancesync.image import Image
 from glancesync.report import human_size
 from glancesync.transfer import CHUNK_SIZE, TransferError, VerifyingStream
@@ -186,9 +186,9 @@ class _Consumer:
         self._cache = cache
         self._size = image.size or 0
         self._paths = _Paths(cache.directory, image.id)
-        self._lock = os.open(self._paths.lock, os.O_RDONLY)
+        self._lock = open_file(self._paths.lock, os.O_RDONLY)
         try:
-            self._data = os.open(self._paths.data, os.O_RDWR)
+            self._data = open_file(self._paths.data, os.O_RDWR)
         except OSError:
             os.close(self._lock)
             raise
@@ -299,7 +299,7 @@ def _disk_errors(path: str) -> Iterator[None]:
 @contextmanager
 def _locked(path: str) -> Iterator[None]:
     """An exclusive flock on `path` (created if needed) for the block."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_file(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
