@@ -90,9 +90,9 @@ Feature: AMI images with their kernel and ramdisk
       | name    | disk_format | properties                                            |
       | machine | ami         | kernel_id={id of ramdisk}, ramdisk_id={id of ramdisk} |
     When I run glancesync Lisbon
-    Then the output is:
+    Then the output is, with Lisbon's image ids:
       """
-      Lisbon: updated metadata of machine
+      Lisbon: updated metadata of machine: set kernel_id: {id of ramdisk} → {id of kernel}
       """
     And the image machine in Lisbon was updated in place
     And Lisbon has exactly these images:
@@ -113,9 +113,9 @@ Feature: AMI images with their kernel and ramdisk
       error_ami,Lisbon,machine
       pending_upload,Lisbon,ramdisk
       """
-    And the exit status is 1
+    And the exit status is 4
     When I run glancesync Lisbon
-    Then the exit status is 1
+    Then the exit status is 4
     And Lisbon has exactly these images:
       | name    |
       | ramdisk |

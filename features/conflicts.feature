@@ -2,7 +2,7 @@ Feature: A regional image with other content than the master's
   When a region's image has the master's name but other content, the target's rules decide:
   dontupdate leaves it, rename keeps it as <name>.old (private) next to the new copy, replace
   deletes it once the new copy is verified. A rule lists regional checksums, or "any". Without
-  a rule the operator must decide: error_checksum, exit status 1, nothing changed.
+  a rule the operator must decide: error_checksum, exit status 4, nothing changed.
 
   Background:
     Given Madrid has these images:
@@ -14,7 +14,7 @@ Feature: A regional image with other content than the master's
 
   Scenario: without a rule nothing changes and the operator is told
     When I run glancesync Lisbon
-    Then the exit status is 1
+    Then the exit status is 4
     And the output is empty
     And the errors mention "error_checksum"
     And nothing was written to Glance

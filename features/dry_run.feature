@@ -24,8 +24,8 @@ Feature: Dry run
       """
       Lisbon: would upload and keep the old copy of base (1.0 KiB)
       Lisbon: would upload web (2.0 KiB)
-      Paris: would update metadata of base
-      Paris: would mark obsolete app_obsolete
+      Paris: would update metadata of base: set type: old → base
+      Paris: would mark obsolete app_obsolete: set name: app → app_obsolete; set visibility: public → private
       Paris: would upload web (2.0 KiB)
       other:Berlin: would replace base (1.0 KiB)
       other:Berlin: would upload web (2.0 KiB)
@@ -33,7 +33,7 @@ Feature: Dry run
     And the exit status is 0
     And nothing was written to Glance
 
-  Scenario: a conflict without a rule fails the dry run too
+  Scenario: a conflict without a rule waits for a decision in the dry run too
     Given Madrid has these images:
       | name | content |
       | base | b2      |
@@ -41,7 +41,7 @@ Feature: Dry run
       | name | content |
       | base | b1      |
     When I run glancesync --dry-run Lisbon
-    Then the exit status is 1
+    Then the exit status is 4
     And the errors mention "error_checksum"
     And nothing was written to Glance
 

@@ -72,7 +72,7 @@ Feature: Duplicate names and images of other projects
       """
       error_checksum,Lisbon,base
       """
-    And the exit status is 1
+    And the exit status is 4
 
   Scenario: with only_tenant_images false another project's copy counts as synchronised
     Given Madrid has these images:

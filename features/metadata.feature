@@ -1,7 +1,10 @@
 Feature: Metadata follows the master
   When a regional copy has the master's content but other metadata, its metadata is patched in
-  place: keys of metadata_set are added, changed or removed as in the master; other properties
-  are the region's own and survive.
+  place, and the output names every key set (old → new), removed and kept. Without a
+  metadata_set every property of the master is set and the properties that only the region has
+  are kept, unless the target asks for an exact mirror with prune_properties. With a
+  metadata_set its keys are added, changed or removed as in the master; other properties are
+  the region's own and survive.
 
   Scenario: added, changed and removed keys of metadata_set follow; local properties survive
     Given Madrid has these images:
@@ -14,7 +17,7 @@ Feature: Metadata follows the master
     When I run glancesync Lisbon
     Then the output is:
       """
-      Lisbon: updated metadata of base
+      Lisbon: updated metadata of base: set added: ok; set type: old → base; removed dropped; kept local
       """
     And the exit status is 0
     And the image base in Lisbon was updated in place
@@ -35,18 +38,63 @@ Feature: Metadata follows the master
       | name | visibility |
       | base | public     |
 
-  Scenario: with an empty metadata_set every property follows the master
+  Scenario: properties that only the region has survive a sync
+    Given Madrid has these images:
+      | name | content | properties |
+      | p    | b1      | type=base  |
+    And Lisbon has these images:
+      | name | content | properties                        |
+      | p    | b1      | type=old, hw_qemu_guest_agent=yes |
+    When I run glancesync --dry-run Lisbon
+    Then the output is:
+      """
+      Lisbon: would update metadata of p: set type: old → base; keep hw_qemu_guest_agent
+      """
+    And nothing was written to Glance
+    When I run glancesync Lisbon
+    Then the output is:
+      """
+      Lisbon: updated metadata of p: set type: old → base; kept hw_qemu_guest_agent
+      """
+    And the exit status is 0
+    And the image p in Lisbon was updated in place
+    And Lisbon has exactly these images:
+      | name | properties                         |
+      | p    | type=base, hw_qemu_guest_agent=yes |
+
+  Scenario: a copy that differs only by properties of its own is in line
+    Given Madrid has these images:
+      | name | content | properties |
+      | p    | b1      | type=base  |
+    And Lisbon has these images:
+      | name | content | properties                         |
+      | p    | b1      | type=base, hw_qemu_guest_agent=yes |
+    When I run glancesync --show-status Lisbon
+    Then the output is:
+      """
+      ok,Lisbon,p
+      """
+    When I run glancesync Lisbon
+    Then the output is empty
+    And nothing was written to Glance
+
+  Scenario: a target that asks for an exact mirror loses the properties only the region has
     Given Madrid has these images:
       | name | content | properties       |
-      | base | b1      | type=base, nid=2 |
+      | p    | b1      | type=base, nid=2 |
     And Lisbon has these images:
-      | name | content | properties                |
-      | base | b1      | type=old, local=mine      |
+      | name | content | properties                        |
+      | p    | b1      | type=old, hw_qemu_guest_agent=yes |
+    And the setting "master.prune_properties=true"
     When I run glancesync Lisbon
-    Then the image base in Lisbon was updated in place
+    Then the output is:
+      """
+      Lisbon: updated metadata of p: set nid: 2; set type: old → base; removed hw_qemu_guest_agent
+      """
+    And the image p in Lisbon was updated in place
     And Lisbon has exactly these images:
       | name | properties       |
-      | base | type=base, nid=2 |
+      | p    | type=base, nid=2 |
 
   Scenario: an image whose metadata is in line is left alone
     Given Madrid has these images:

@@ -20,13 +20,13 @@ Feature: Regions in parallel
     When I run glancesync <options> --run-dir runs Lisbon Paris other:Berlin
     Then the output is:
       """
-      Lisbon: updated metadata of base
+      Lisbon: updated metadata of base: set type: old → base
       Lisbon: uploaded web (2.0 KiB)
       Paris: uploaded web (2.0 KiB)
       other:Berlin: uploaded base (1.0 KiB)
       other:Berlin: uploaded web (2.0 KiB)
       """
-    And the exit status is 1
+    And the exit status is 4
     And the errors mention "error_checksum"
     And Lisbon and other:Berlin have exactly these images:
       | name | content | properties |
@@ -55,7 +55,7 @@ Feature: Regions in parallel
     When I run glancesync --parallel --dry-run --run-dir runs
     Then the output is:
       """
-      Lisbon: would update metadata of base
+      Lisbon: would update metadata of base: set type: old → base
       Lisbon: would upload web (2.0 KiB)
       Paris: would upload web (2.0 KiB)
       """
@@ -73,7 +73,7 @@ Feature: Regions in parallel
       pending_metadata,Lisbon,base
       pending_upload,Lisbon,web
       """
-    And the exit status is 1
+    And the exit status is 4
     And nothing was written to Glance
 
   Scenario: an unknown region fails a parallel run too
@@ -83,6 +83,7 @@ Feature: Regions in parallel
     And the errors mention "Atlantis"
     And the output is:
       """
+      failed,Atlantis,
       pending_metadata,Lisbon,base
       pending_upload,Lisbon,web
       """

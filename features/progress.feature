@@ -17,7 +17,7 @@ Feature: Progress on a terminal
     And the terminal showed a progress bar for the upload of big to Lisbon
     And the terminal showed the line of Lisbon counting 2 action
     And the terminal showed "Lisbon: uploaded big (8.0 MiB)" once
-    And the terminal showed "Lisbon: 2 pending_upload; did 2 action(s), 8.0 MiB uploaded" once
+    And the terminal showed "Lisbon: 2 ok; did 2 action(s), 8.0 MiB uploaded" once
     And Lisbon has exactly these images:
       | name  | content |
       | big   | b1      |

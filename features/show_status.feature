@@ -54,7 +54,7 @@ Feature: Status of every image in every region
       """
       error_checksum,Lisbon,base
       """
-    And the exit status is 1
+    And the exit status is 4
 
   Scenario Outline: other content with a conflict rule: <rule>
     Given Lisbon has these images:
@@ -104,10 +104,11 @@ Feature: Status of every image in every region
       ok,other:Rome,base
       """
 
-  Scenario: an unknown region is an error
+  Scenario: an unknown region is a failed line, an image-less one
     When I run glancesync --show-status Lisbon Atlantis
     Then the output is:
       """
+      failed,Atlantis,
       pending_upload,Lisbon,base
       """
     And the errors mention "Atlantis"

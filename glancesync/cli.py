@@ -320,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         message = f"cannot open the log file {args.log_file}: {error.strerror}"
         LOG.error("%s", message)
-        status, report, log_file = EXIT_CONFIG, Report(problems=[message]), None
+        status, log_file = EXIT_CONFIG, None
+        report = Report(problems=[message], stopped_with=EXIT_CONFIG)
     else:
         progress = progress_for(args.quiet)
         with progress.logging():
@@ -379,7 +380,7 @@ def run_command(args: argparse.Namespace, progress: Progress) -> tuple[int, Repo
         except Exception as error:  # a bug of ours: one line, the traceback only with -v
             LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
             status = EXIT_FAILURE
-    report.add_problem(f"the run ended with exit status {status}")
+    report.stop(status)
     return status, report
 
 

@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_LOCKED = 3
+EXIT_DECISION = 4  # no failure, but an error_* status waits for the operator's decision
 
 
 class GlanceSyncError(Exception):

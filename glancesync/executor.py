@@ -58,7 +58,45 @@ def outcome_of(
 ) -> ItemOutcome:
     """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
     status, action, error = item.status.value, item.action.value, error or item.problem
-    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result)
+    metadata = metadata_diff(item.change) if item.change else None
+    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
+
+
+def metadata_diff(change: MetadataChange) -> dict[str, object]:
+    """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
+    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
+    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
+    changed: dict[str, object] = {**change.attributes, **change.set_properties}
+    entries: dict[str, dict[str, object]] = {
+        key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
+    }
+    entries.update(
+        (key, {"old": change.previous.get(key), "new_copy_of": name})
+        for key, name in change.references.items()
+    )
+    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
+
+
+def describe_change(change: MetadataChange, dry_run: bool) -> str:
+    """A metadata change in words: `set type: old → base; remove x; keep hw_qemu_guest_agent`
+    ("removed" and "kept" once done)."""
+    news = {
+        **change.attributes,
+        **change.set_properties,
+        **{key: f"new copy of {name}" for key, name in change.references.items()},
+    }
+    clauses = [
+        f"set {key}: {change.previous[key]} → {new}"
+        if key in change.previous
+        else f"set {key}: {new}"
+        for key, new in news.items()
+    ]
+    remove, keep = ("remove", "keep") if dry_run else ("removed", "kept")
+    if change.remove_properties:
+        clauses.append(f"{remove} {', '.join(change.remove_properties)}")
+    if change.kept:
+        clauses.append(f"{keep} {', '.join(change.kept)}")
+    return "; ".join(clauses)
 
 
 def describe(item: PlanItem, dry_run: bool) -> str:
@@ -67,6 +105,8 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
     if item.action in _UPLOAD_ACTIONS:
         line += f" ({human_size(item.master.size)})"
+    if item.change:
+        line += f": {describe_change(item.change, dry_run)}"
     return line
 
 
@@ -94,22 +134,22 @@ class Executor:
         """Carry out the plan (or say what it would do), emitting each image's outcome; an
         interruption emits the image in flight as failed and the rest as skipped."""
         report = RegionReport(region=plan.region)
-        report.statuses.update(item.status.value for item in plan.items)
         started = time.monotonic()
         order = execution_order(plan)
         report.leftovers_kept = self._remove_leftovers(plan.region, plan.leftovers)
-        self._apply_in_order(plan.region, order, {image.name for image in regional_images}, report)
+        self._apply_in_order(report, order, {image.name for image in regional_images})
         scheduled = {id(item) for item in order}
         for item in plan.items:
             if id(item) not in scheduled:
-                self._tell(plan.region, item, Result.NONE)
+                self._tell(report, item, Result.NONE)
         report.seconds = time.monotonic() - started
         return report
 
     def _apply_in_order(
-        self, region: str, order: list[PlanItem], taken_names: set[str], report: RegionReport
+        self, report: RegionReport, order: list[PlanItem], taken_names: set[str]
     ) -> None:
         """The actions one after the other; the first failure skips the rest of the region."""
+        region = report.region
         uploaded_ids: dict[str, str] = {}
         with self.progress.counter(region, len(order), "action") as advance:
             for index, item in enumerate(order):
@@ -118,25 +158,27 @@ class Executor:
                 except GlanceSyncError as error:
                     report.failure = str(error)
                     text = f"{region}: FAILED {error}"
-                    self._give_up(region, order[index:], report.failure, text)
+                    self._give_up(report, order[index:], report.failure, text)
                     return
                 except (KeyboardInterrupt, SystemExit):  # a signal: the run stops
-                    self._give_up(region, order[index:], "interrupted: abandoned", None)
+                    self._give_up(report, order[index:], "interrupted: abandoned", None)
                     raise
                 if not self.dry_run:
                     report.bytes_uploaded += uploaded
                 report.actions_done += 1
                 result = Result.PLANNED if self.dry_run else Result.DONE
                 text = f"{region}: {describe(item, self.dry_run)}"
-                self._tell(region, item, result, uploaded, text=text)
+                self._tell(report, item, result, uploaded, text=text)
                 advance(1)
 
-    def _give_up(self, region: str, rest: list[PlanItem], error: str, text: str | None) -> None:
+    def _give_up(
+        self, report: RegionReport, rest: list[PlanItem], error: str, text: str | None
+    ) -> None:
         """The item that failed (the first of `rest`), then the others as not attempted."""
-        self._tell(region, rest[0], Result.FAILED, error=error, text=text)
+        self._tell(report, rest[0], Result.FAILED, error=error, text=text)
         skipped = f"not attempted after the failure of {rest[0].master.name}"
         for later in rest[1:]:
-            self._tell(region, later, Result.SKIPPED, error=skipped)
+            self._tell(report, later, Result.SKIPPED, error=skipped)
 
     def _perform(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
         """Bytes the item uploads: in a dry run, what it would upload."""
@@ -146,14 +188,17 @@ class Executor:
 
     def _tell(
         self,
-        region: str,
+        report: RegionReport,
         item: PlanItem,
         result: Result,
         uploaded: int = 0,
         error: str | None = None,
         text: str | None = None,
     ) -> None:
-        self.emit(outcome_of(region, item, result, uploaded, error), text)
+        """Emit an image's outcome and count it in the region's report."""
+        outcome = outcome_of(report.region, item, result, uploaded, error)
+        report.count(outcome)
+        self.emit(outcome, text)
 
     def _remove_leftovers(self, region: str, leftovers: Iterable[Image]) -> int:
         """Delete what interrupted uploads of ours left (they bear the upload marker); returns

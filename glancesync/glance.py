@@ -274,7 +274,9 @@ class Retrier:
         self.told_spent = False
 
     def call(self, what: str, attempt: Callable[[], _T], idempotent: bool = True) -> _T:
-        """attempt() until it returns; raises the last CallFailed when retrying is over."""
+        """attempt() until it returns; raises the last CallFailed when retrying is over. Each
+        retry is logged at INFO (one that succeeds is no news), running out of them once as a
+        WARNING."""
         count = 0
         while True:
             try:
@@ -283,8 +285,12 @@ class Retrier:
                 count += 1
                 pause = self._pause(failed.failure, count) if idempotent else None
                 if pause is None:
+                    if idempotent and failed.failure.transient and count > self.retries:
+                        LOG.warning(
+                            "%s: %s; no retry left after %d", what, failed.failure.cause, count - 1
+                        )
                     raise
-                LOG.warning(
+                LOG.info(
                     "%s: %s; retry %d of %d in %.1f s",
                     what,
                     failed.failure.cause,

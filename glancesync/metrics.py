@@ -35,8 +35,13 @@ def render_metrics(report: Report, finished_at: float | None = None) -> str:
         [({}, 1 if report.exit_status == 0 else 0)],
     )
     metric(
+        "last_run_exit_status",
+        "Exit status of the last run (0 done, 1 failed, 2 configuration, 4 decision pending).",
+        [({}, report.exit_status)],
+    )
+    metric(
         "images",
-        "Images per region and status in the last run.",
+        "Images per region and status when the last run ended (an action done counts as ok).",
         [
             ({"region": r.region, "status": status}, count)
             for r in report.regions
@@ -61,7 +66,7 @@ def render_metrics(report: Report, finished_at: float | None = None) -> str:
     metric(
         "failures",
         "Failed regions and other problems in the last run.",
-        [({}, len(report.failed_regions) + len(report.problems))],
+        [({}, report.failures)],
     )
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,12 @@ Decisions where the spec is silent:
 - A kernel/ramdisk is judged by its content status: one that keeps its regional image (ok,
   pending_metadata, stalled, error_checksum) is referred to by that image's UUID.
 - A regional image without owner counts as the project's own, as on the master side (§3).
+- Which user properties a metadata update compares (§6): with a `metadata_set`, its keys
+  (mirrored: set when the master has them, removed when not); without one, the master's keys,
+  and the region's too when `prune_properties` (which has no effect with a `metadata_set`).
+  The others are the region's own: those that differ from the master are named in
+  `MetadataChange.kept`, so that an operator sees what is left alone, but they never make an
+  image `pending_metadata`. The upload marker is never compared, copied or kept.
 - Obsolete images (§8) have no status of their own: an obsolete item is `pending_metadata`
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
@@ -85,9 +91,15 @@ class MetadataChange:
     """User properties to remove; only compared ones, never local ones."""
     references: Mapping[str, str] = field(default_factory=dict)
     """Property -> name of the image uploaded in this run whose new regional UUID is the value."""
+    previous: Mapping[str, object] = field(default_factory=dict)
+    """The regional values of the attributes and properties changed, where the region has one."""
+    kept: tuple[str, ...] = ()
+    """Regional properties that differ from the master's and are left as they are (not
+    compared): shown, never written."""
 
     @property
     def is_empty(self) -> bool:
+        """Nothing to write (`kept` properties alone need no update)."""
         return not (
             self.attributes or self.set_properties or self.remove_properties or self.references
         )
@@ -338,17 +350,31 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
     return _References(known, pending, tuple(missing))
 
 
+def _is_metadata(key: str) -> bool:
+    """Whether a user property is metadata: not a reference, not a mark of glancesync's."""
+    return key not in REFERENCE_PROPERTIES and key != UPLOAD_MARKER
+
+
 def _synced_properties(
     properties: Mapping[str, str], metadata_set: frozenset[str]
 ) -> dict[str, str]:
-    """The user properties compared and copied, references excluded (§5)."""
+    """The user properties copied by an upload, references excluded (§5)."""
     return {
         key: value
         for key, value in properties.items()
-        if key not in REFERENCE_PROPERTIES
-        and key != UPLOAD_MARKER
-        and (not metadata_set or key in metadata_set)
+        if _is_metadata(key) and (not metadata_set or key in metadata_set)
     }
+
+
+def _compared_properties(master: Image, regional: Image, target: TargetSettings) -> set[str]:
+    """The user properties a metadata update brings in line with the master (§6)."""
+    if target.metadata_set:
+        keys = set(target.metadata_set)
+    elif target.prune_properties:
+        keys = master.properties.keys() | regional.properties.keys()
+    else:
+        keys = set(master.properties)
+    return {key for key in keys if _is_metadata(key)}
 
 
 def _upload_spec(master: Image, target: TargetSettings, references: _References) -> UploadSpec:
@@ -372,23 +398,51 @@ def _upload_spec(master: Image, target: TargetSettings, references: _References)
 def _metadata_change(
     master: Image, regional: Image, target: TargetSettings, references: _References
 ) -> MetadataChange:
-    wanted = {**_synced_properties(master.properties, target.metadata_set), **references.known}
+    compared = _compared_properties(master, regional, target)
+    wanted = {
+        **{key: value for key, value in master.properties.items() if key in compared},
+        **references.known,
+    }
     current = {
-        **_synced_properties(regional.properties, target.metadata_set),
-        **{
-            key: regional.properties[key]
-            for key in REFERENCE_PROPERTIES
-            if key in regional.properties
-        },
+        key: value
+        for key, value in regional.properties.items()
+        if key in compared or key in REFERENCE_PROPERTIES
     }
     keys = (wanted.keys() | current.keys()) - references.pending.keys()
     set_properties, remove_properties = _property_patch(wanted, current, keys)
-    return MetadataChange(
+    kept = tuple(
+        sorted(
+            key
+            for key, value in regional.properties.items()
+            if _is_metadata(key) and key not in compared and master.properties.get(key) != value
+        )
+    )
+    return _change(
+        regional,
         _differing_attributes(master, regional, COMPARED_ATTRIBUTES),
         set_properties,
         remove_properties,
         references.pending,
+        kept,
     )
+
+
+def _change(
+    regional: Image,
+    attributes: dict[str, object],
+    set_properties: dict[str, str],
+    remove_properties: tuple[str, ...],
+    references: Mapping[str, str],
+    kept: tuple[str, ...] = (),
+) -> MetadataChange:
+    """The change, with the regional values it replaces."""
+    previous: dict[str, object] = {name: getattr(regional, name) for name in attributes}
+    previous.update(
+        (key, regional.properties[key])
+        for key in (*set_properties, *references)
+        if key in regional.properties
+    )
+    return MetadataChange(attributes, set_properties, remove_properties, references, previous, kept)
 
 
 def _differing_attributes(
@@ -453,10 +507,12 @@ def _obsolete_item(master: Image, regional: Image, target: TargetSettings) -> Pl
     set_properties, remove_properties = _property_patch(
         master.properties, regional.properties, target.obsolete_syncprops
     )
-    change = MetadataChange(
+    change = _change(
+        regional,
         _differing_attributes(master, regional, ("name", "visibility")),
         set_properties,
         remove_properties,
+        {},
     )
     if change.is_empty:
         return PlanItem(Status.OK, master, regional)

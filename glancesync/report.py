@@ -7,8 +7,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
-from glancesync.errors import EXIT_FAILURE, EXIT_OK
+from glancesync.errors import EXIT_DECISION, EXIT_FAILURE, EXIT_OK
 from glancesync.escaping import json_text
+from glancesync.planner import Status
 
 
 class Result(str, Enum):
@@ -50,7 +51,8 @@ class ItemOutcome(Record):
     """One image of one region in this run: a line of `--format json`.
 
     `image` is None for a region that failed as a whole; `status` is None for a leftover of an
-    interrupted upload. `bytes` is what the action uploads (would upload, in a dry run)."""
+    interrupted upload. `bytes` is what the action uploads (would upload, in a dry run).
+    `metadata` is the change of a metadata update (`executor.metadata_diff`), else None."""
 
     region: str
     image: str | None
@@ -59,6 +61,7 @@ class ItemOutcome(Record):
     bytes: int
     error: str | None
     result: Result
+    metadata: dict[str, object] | None = None
 
 
 @dataclass
@@ -73,13 +76,20 @@ class RegionReport:
     leftovers_kept: int = 0  # leftovers of interrupted uploads that could not be deleted
     seconds: float = 0.0
 
+    def count(self, outcome: ItemOutcome) -> None:
+        """Count an image by its status when the run ends: an action done leaves it `ok`."""
+        if outcome.status is not None:
+            done = outcome.result is Result.DONE
+            self.statuses[Status.OK.value if done else outcome.status] += 1
+
     @property
-    def needs_operator(self) -> bool:
-        return any(status.startswith("error_") for status in self.statuses)
+    def decisions(self) -> int:
+        """Images whose `error_*` status waits for the operator's decision."""
+        return sum(count for status, count in self.statuses.items() if status.startswith("error_"))
 
     @property
     def succeeded(self) -> bool:
-        return self.failure is None and not self.leftovers_kept and not self.needs_operator
+        return self.failure is None and not self.leftovers_kept
 
     def summary_line(self, dry_run: bool) -> str:
         counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items()))
@@ -90,9 +100,26 @@ class RegionReport:
         line += f" in {self.seconds:.1f} s"
         if self.leftovers_kept:
             line += f"; {self.leftovers_kept} leftover(s) could not be deleted"
+        if self.decisions:
+            line += f"; {_need_a_decision(self.decisions)}"
         if self.failure:
             line += f"; FAILED: {self.failure}"
         return line
+
+
+@dataclass(frozen=True)
+class RunSummary(Record):
+    """The last object of `--format json` (the only one with `exit_status`): the counts of
+    the run's summary. `statuses` are the images per status when the run ends, all regions
+    together; `failed_regions` those that failed or kept a leftover."""
+
+    regions: int
+    statuses: dict[str, int]
+    uploaded_bytes: int
+    failures: int
+    decisions: int
+    failed_regions: list[str]
+    exit_status: int
 
 
 @dataclass
@@ -102,6 +129,8 @@ class Report:
     dry_run: bool = False
     regions: list[RegionReport] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    stopped_with: int | None = None
+    """The exit status of an error that stopped the run (configuration, lock, interruption)."""
 
     def add(self, region: RegionReport) -> None:
         self.regions.append(region)
@@ -110,29 +139,66 @@ class Report:
         """A failure outside any region's work (e.g. an unknown region argument)."""
         self.problems.append(message)
 
+    def stop(self, status: int) -> None:
+        """The run was stopped by an error whose exit status is `status`."""
+        self.stopped_with = status
+        self.add_problem(f"the run ended with exit status {status}")
+
     @property
-    def failed_regions(self) -> list[RegionReport]:
-        return [region for region in self.regions if region.failure]
+    def failures(self) -> int:
+        """Regions that did not succeed, and failures outside any region."""
+        return sum(not region.succeeded for region in self.regions) + len(self.problems)
+
+    @property
+    def decisions(self) -> int:
+        return sum(region.decisions for region in self.regions)
 
     @property
     def exit_status(self) -> int:
-        if self.problems or any(not region.succeeded for region in self.regions):
+        """1 for a failure, else 4 while an image waits for a decision, else 0 (§7)."""
+        if self.stopped_with is not None:
+            return self.stopped_with
+        if self.failures:
             return EXIT_FAILURE
-        return EXIT_OK
+        return EXIT_DECISION if self.decisions else EXIT_OK
 
-    def summary(self) -> list[str]:
-        lines = [region.summary_line(self.dry_run) for region in self.regions]
+    @property
+    def uploaded_bytes(self) -> int:
+        return sum(region.bytes_uploaded for region in self.regions)
+
+    def totals(self) -> Counter:
+        """Images per status when the run ends, all regions together."""
         totals: Counter = Counter()
         for region in self.regions:
             totals.update(region.statuses)
-        uploaded = sum(region.bytes_uploaded for region in self.regions)
-        failed = len(self.failed_regions) + len(self.problems)
-        counts = ", ".join(f"{count} {status}" for status, count in sorted(totals.items()))
+        return totals
+
+    def summary(self) -> list[str]:
+        lines = [region.summary_line(self.dry_run) for region in self.regions]
+        counts = ", ".join(f"{count} {status}" for status, count in sorted(self.totals().items()))
+        outcome = [f"{self.failures} failure(s)"] if self.failures or not self.decisions else []
+        if self.decisions:
+            outcome.append(_need_a_decision(self.decisions))
         lines.append(
             f"run: {len(self.regions)} region(s), {counts or 'no images'}; "
-            f"{human_size(uploaded)} uploaded; {failed} failure(s)"
+            f"{human_size(self.uploaded_bytes)} uploaded; {'; '.join(outcome)}"
         )
         return lines
+
+    def summary_record(self) -> RunSummary:
+        return RunSummary(
+            regions=len(self.regions),
+            statuses=dict(sorted(self.totals().items())),
+            uploaded_bytes=self.uploaded_bytes,
+            failures=self.failures,
+            decisions=self.decisions,
+            failed_regions=[region.region for region in self.regions if not region.succeeded],
+            exit_status=self.exit_status,
+        )
+
+
+def _need_a_decision(count: int) -> str:
+    return f"{count} image needs a decision" if count == 1 else f"{count} images need a decision"
 
 
 def human_size(size: int | None) -> str:

@@ -49,6 +49,9 @@ LOG = logging.getLogger("glancesync")
 # The lines printed on stdout, logged into the log files too (the terminal has them already).
 OUTPUT_LOG = logging.getLogger("glancesync.output")
 LOG_FILE_FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
+# The --show-status line of a region that failed as a whole (unknown, or could not be listed):
+# `failed,<region>,` with an empty image, so that `grep -v '^ok'` shows it.
+FAILED_REGION = "failed"
 
 
 class LogFile(logging.FileHandler):
@@ -137,7 +140,7 @@ def run(
         if options.mode is Mode.SHOW_REGIONS:
             report.add_problem(str(error))
         for region in _regions_named(name, arguments, settings):
-            report.add(_failed(region, error, emit).report)
+            report.add(_failed(region, error, options.mode, emit).report)
     if options.mode is Mode.SHOW_REGIONS:
         _show_regions(shown_regions(settings, catalogs), options.output_format, out)
         return report
@@ -152,7 +155,7 @@ def run(
         problem = f"unknown region {name!r}: not in the catalog of its target"
         report.add_problem(problem)
         LOG.error("%s", problem)
-        emit(ItemOutcome(name, None, None, Action.NONE.value, 0, problem, Result.FAILED), None)
+        region_failed(name, problem, options.mode, emit)
     master_region = master.region(settings.main.master_region)
     listing = master_region.list_images()
     selected, warnings = select_master_images(listing, master.project_id)
@@ -177,6 +180,7 @@ def run(
     if options.mode in (Mode.SYNC, Mode.DRY_RUN):
         for line in report.summary():
             LOG.info("%s", line)
+    emit(report.summary_record(), None)
     return report
 
 
@@ -223,9 +227,9 @@ def _regions_named(target: str, arguments: Sequence[str], settings: Settings) ->
     return [ref.full_name for ref in refs if ref.target == target]
 
 
-def _failed(full_name: str, error: GlanceSyncError, emit: Emit) -> RegionOutcome:
+def _failed(full_name: str, error: GlanceSyncError, mode: Mode, emit: Emit) -> RegionOutcome:
     """A region that failed as a whole: its report, and its failed record emitted."""
-    emit(ItemOutcome(full_name, None, None, Action.NONE.value, 0, str(error), Result.FAILED), None)
+    region_failed(full_name, str(error), mode, emit)
     return RegionOutcome(RegionReport(region=full_name, failure=str(error)))
 
 
@@ -360,7 +364,7 @@ def visit_region(job: RegionJob, targets: Targets, emit: Emit, progress: Progres
         return _carry_out(job, plan, master, region, regional_images, emit, progress)
     except GlanceSyncError as error:
         LOG.error("%s", error)
-        outcome = _failed(full_name, error, emit)
+        outcome = _failed(full_name, error, job.options.mode, emit)
         outcome.report.seconds = time.monotonic() - started
         return outcome
 
@@ -377,10 +381,10 @@ def _carry_out(
     mode = job.options.mode
     if mode is Mode.SHOW_STATUS:
         report = RegionReport(region=plan.region)
-        report.statuses.update(item.status.value for item in plan.items)
         for item in plan.items:
             result = Result.NONE if item.action is Action.NONE else Result.PLANNED
             outcome = outcome_of(plan.region, item, result, upload_size(item))
+            report.count(outcome)
             emit(outcome, status_line(item.status.value, plan.region, item.master.name))
         return RegionOutcome(report)
     if mode is Mode.MAKE_BACKUP:
@@ -396,6 +400,13 @@ def _carry_out(
         progress=progress,
     )
     return RegionOutcome(executor.apply(plan, regional_images))
+
+
+def region_failed(name: str, error: str, mode: Mode, emit: Emit) -> None:
+    """Emit the outcome of a region that failed as a whole (`image` None); --show-status
+    gives it its FAILED_REGION line."""
+    text = status_line(FAILED_REGION, name, "") if mode is Mode.SHOW_STATUS else None
+    emit(ItemOutcome(name, None, None, Action.NONE.value, 0, error, Result.FAILED), text)
 
 
 def status_line(status: str, region: str, image: str) -> str:

@@ -98,6 +98,7 @@ class TargetSettings:
     forcesyncs: frozenset[str] = frozenset()
     metadata_condition: Condition | None = None
     metadata_set: frozenset[str] = frozenset()
+    prune_properties: bool = False
     only_tenant_images: bool = True
     dontupdate: frozenset[str] = frozenset()
     rename: frozenset[str] = frozenset()
@@ -284,6 +285,7 @@ _TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
     "forcesyncs": _names,
     "metadata_condition": compile_condition,
     "metadata_set": _names,
+    "prune_properties": _boolean,
     "only_tenant_images": _boolean,
     "dontupdate": _checksums,
     "rename": _checksums,

@@ -6,7 +6,7 @@ from behave import then
 from behave.runner import Context
 from glancesync.files import file_name
 
-from harness.images import records
+from harness.images import records, reference_resolver
 
 
 def _expect(context: Context, problems: list[str]) -> None:
@@ -23,6 +23,15 @@ def step_exit_status(context: Context, status: int) -> None:
 def step_output_is(context: Context) -> None:
     """Exactly these lines, each ended by "\n"."""
     expected = "".join(f"{line}\n" for line in context.text.splitlines())
+    actual = context.world.result.stdout
+    _expect(context, [f"output differs, expected:\n{expected}"] if actual != expected else [])
+
+
+@then("the output is, with {region}'s image ids:")
+def step_output_with_ids(context: Context, region: str) -> None:
+    """Exactly these lines; `{id of NAME}` is the UUID of image NAME in the region now."""
+    resolve = reference_resolver(records(context.cloud.glance(region)), region)
+    expected = "".join(f"{resolve(line)}\n" for line in context.text.splitlines())
     actual = context.world.result.stdout
     _expect(context, [f"output differs, expected:\n{expected}"] if actual != expected else [])
 
@@ -54,15 +63,22 @@ def step_no_password(context: Context) -> None:
 @then("{regions:List} have exactly these images:")
 def step_exact_images(context: Context, regions: list[str]) -> None:
     rows = [row.as_dict() for row in context.table]
-    _expect(context, [p for region in regions
-                      for p in context.world.image_differences(region, rows)])
+    _expect(
+        context, [p for region in regions for p in context.world.image_differences(region, rows)]
+    )
 
 
 @then("{regions:List} has no images")
 @then("{regions:List} have no images")
 def step_no_images(context: Context, regions: list[str]) -> None:
-    _expect(context, [f"{region}: {record['name']} ({record['id']})" for region in regions
-                      for record in records(context.cloud.glance(region))])
+    _expect(
+        context,
+        [
+            f"{region}: {record['name']} ({record['id']})"
+            for region in regions
+            for record in records(context.cloud.glance(region))
+        ],
+    )
 
 
 @then("nothing was written to Glance")

@@ -14,7 +14,11 @@ from glancesync.image import UPLOAD_MARKER
 
 pytestmark = pytest.mark.integration
 
-IMAGE_KEYS = ["region", "image", "status", "action", "bytes", "error", "result"]
+IMAGE_KEYS = ["region", "image", "status", "action", "bytes", "error", "result", "metadata"]
+SUMMARY_KEYS = [
+    "regions", "statuses", "uploaded_bytes", "failures", "decisions", "failed_regions",
+    "exit_status",
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -27,9 +31,15 @@ def put_master(cloud: Cloud, name: str, size: int = 4 * KiB) -> dict:
 
 
 def json_run(cloud: Cloud, tmp_path: Path, capsys, *arguments: str) -> tuple[int, list[dict]]:
-    """glancesync --format json ARGUMENTS: its exit status and stdout, every line one object."""
+    """glancesync --format json ARGUMENTS: its exit status and stdout, every line one object;
+    the summary that ends every mode but --show-regions is checked and left out."""
     status, out, _ = cli(cloud.local_cloud, tmp_path, capsys, "--format", "json", *arguments)
-    return status, [json.loads(line) for line in out]
+    records = [json.loads(line) for line in out]
+    if "--show-regions" not in arguments:
+        summary = records.pop()
+        assert list(summary) == SUMMARY_KEYS
+        assert summary["exit_status"] == status
+    return status, records
 
 
 def by_image(records: list[dict]) -> dict[tuple[str, str], dict]:
@@ -53,9 +63,10 @@ def test_show_status_gives_status_planned_action_and_bytes_per_image(cloud, tmp_
     assert by_image(records) == {
         ("Lisbon", "new"): {"region": "Lisbon", "image": "new", "status": "pending_upload",
                             "action": "upload", "bytes": 8 * KiB, "error": None,
-                            "result": "planned"},
+                            "result": "planned", "metadata": None},
         ("Lisbon", "same"): {"region": "Lisbon", "image": "same", "status": "ok",
-                             "action": "none", "bytes": 0, "error": None, "result": "none"},
+                             "action": "none", "bytes": 0, "error": None, "result": "none",
+                             "metadata": None},
     }  # fmt: skip
 
 
@@ -89,6 +100,37 @@ def test_sync_reports_what_it_did_per_region_in_region_order(cloud, tmp_path, ca
         assert images[region, name]["result"] == "done"
         assert images[region, name]["bytes"] == cloud.only(region, name)["size"]
     assert images["Lisbon", "same"]["result"] == "none"
+
+
+@pytest.mark.parametrize("mode", [["--dry-run"], ["--show-status"], []], ids=str)
+def test_a_metadata_update_names_each_key_set_removed_and_kept(cloud, tmp_path, capsys, mode):
+    cloud.put("Madrid", "p", payload("p", 4 * KiB), type="base")
+    cloud.put("Lisbon", "p", payload("p", 4 * KiB), type="old", hw_qemu_guest_agent="yes")
+
+    status, [record] = json_run(cloud, tmp_path, capsys, *mode, "Lisbon")
+
+    assert status == 0
+    assert (record["status"], record["action"]) == ("pending_metadata", "update_metadata")
+    assert record["result"] == ("done" if not mode else "planned")
+    assert record["metadata"] == {
+        "set": {"type": {"old": "old", "new": "base"}},
+        "remove": [],
+        "keep": ["hw_qemu_guest_agent"],
+    }
+
+
+def test_the_last_object_sums_up_the_run_as_it_ends(cloud, tmp_path, capsys):
+    arrange_new_and_synced(cloud)
+    put_master(cloud, "diverged")
+    cloud.put("Lisbon", "diverged", payload("changed here", 4 * KiB))
+
+    status, out, _ = cli(cloud.local_cloud, tmp_path, capsys, "--format", "json", "Lisbon")
+
+    assert status == 4
+    assert json.loads(out[-1]) == {
+        "regions": 1, "statuses": {"error_checksum": 1, "ok": 2}, "uploaded_bytes": 8 * KiB,
+        "failures": 0, "decisions": 1, "failed_regions": [], "exit_status": 4,
+    }  # fmt: skip
 
 
 def test_a_second_sync_reports_nothing_to_do(cloud, tmp_path, capsys):
@@ -148,7 +190,7 @@ def test_an_unknown_region_is_one_failed_object(cloud, tmp_path, capsys):
     assert records[0] == {
         "region": "Atlantis", "image": None, "status": None, "action": "none", "bytes": 0,
         "error": "unknown region 'Atlantis': not in the catalog of its target",
-        "result": "failed",
+        "result": "failed", "metadata": None,
     }  # fmt: skip
     assert [record["region"] for record in records[1:]] == ["Lisbon"]
 
@@ -203,6 +245,6 @@ def test_an_image_that_needs_the_operator_carries_what_to_decide(cloud, tmp_path
 
     status, [record] = json_run(cloud, tmp_path, capsys, "--show-status", "Lisbon")
 
-    assert status == 1
+    assert status == 4
     assert (record["status"], record["result"]) == ("error_checksum", "none")
     assert f"{regional['id']} (checksum {regional['checksum']})" in record["error"]

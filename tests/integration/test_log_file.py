@@ -36,7 +36,7 @@ def test_quiet_spares_the_log_file_which_has_every_info_line_stamped(cloud, tmp_
     lines = log.read_text().splitlines()
     assert all(STAMPED.match(line) for line in lines)
     assert any(line.endswith("INFO Lisbon: uploaded logged (4.0 KiB)") for line in lines)
-    assert any(" INFO run: 1 region(s), 1 pending_upload; 4.0 KiB uploaded" in line
+    assert any(" INFO run: 1 region(s), 1 ok; 4.0 KiB uploaded" in line
                for line in lines)  # fmt: skip
 
 
@@ -87,6 +87,7 @@ def test_a_log_file_that_cannot_be_opened_is_one_error_and_exit_2(cloud, tmp_pat
     assert err == [f"ERROR: cannot open the log file {log}: No such file or directory"]
     assert cloud.names("Lisbon") == []
     assert "glancesync_last_run_success 0" in metrics.read_text()
+    assert "glancesync_last_run_exit_status 2" in metrics.read_text()
 
 
 def test_very_verbose_puts_http_debugging_but_no_secret_into_the_log_file(cloud, tmp_path, capsys):

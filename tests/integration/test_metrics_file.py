@@ -49,12 +49,14 @@ def run_with_metrics(cloud, tmp_path: Path, *arguments: str) -> tuple[int, dict[
     return status, read_samples(metrics)
 
 
-def test_metrics_after_a_sync_count_images_bytes_and_success(clean_cloud, tmp_path):
+def test_metrics_after_a_sync_count_images_as_they_stand_bytes_and_success(clean_cloud, tmp_path):
     put_master_image(clean_cloud, "metrics-image", b"m" * 4096)
     status, samples = run_with_metrics(clean_cloud, tmp_path, "Lisbon")
     assert status == 0
     assert samples["glancesync_last_run_success"] == 1
-    assert samples['glancesync_images{region="Lisbon",status="pending_upload"}'] == 1
+    assert samples["glancesync_last_run_exit_status"] == 0
+    assert samples['glancesync_images{region="Lisbon",status="ok"}'] == 1
+    assert 'glancesync_images{region="Lisbon",status="pending_upload"}' not in samples
     assert samples['glancesync_uploaded_bytes{region="Lisbon"}'] == 4096
     assert samples['glancesync_region_failed{region="Lisbon"}'] == 0
     assert samples["glancesync_failures"] == 0
@@ -64,7 +66,27 @@ def test_metrics_after_a_failed_run_say_it_failed(clean_cloud, tmp_path):
     status, samples = run_with_metrics(clean_cloud, tmp_path, "Lisbon", "Atlantis")
     assert status == 1
     assert samples["glancesync_last_run_success"] == 0
+    assert samples["glancesync_last_run_exit_status"] == 1
     assert samples["glancesync_failures"] == 1
+
+
+def test_metrics_after_a_run_that_waits_for_a_decision_say_4(clean_cloud, tmp_path):
+    put_master_image(clean_cloud, "diverged", b"m" * 4096)
+    diverged = clean_cloud.glance("Lisbon").images.create(
+        name="diverged", disk_format="raw", container_format="bare"
+    )
+    clean_cloud.glance("Lisbon").images.upload(diverged["id"], io.BytesIO(b"r" * 4096))
+    status, samples = run_with_metrics(clean_cloud, tmp_path, "Lisbon")
+    assert status == 4
+    assert samples["glancesync_last_run_exit_status"] == 4
+    assert samples['glancesync_images{region="Lisbon",status="error_checksum"}'] == 1
+    assert samples["glancesync_failures"] == 0
+
+
+def test_metrics_of_a_run_stopped_by_a_configuration_error_say_2(clean_cloud, tmp_path):
+    status, samples = run_with_metrics(clean_cloud, tmp_path, "Lisbon", "--config", "nope=1")
+    assert status == 2
+    assert samples["glancesync_last_run_exit_status"] == 2
 
 
 def test_a_run_that_finds_the_lock_held_leaves_the_metrics_file_alone(clean_cloud, tmp_path):

@@ -119,8 +119,8 @@ def test_dry_run_writes_nothing(cloud: Cloud, parallel: bool, tmp_path: Path) ->
     assert snapshot(cloud) == before
     assert outcome.exit_status == 0
     for region in ("Lisbon", "Paris"):
-        assert [line.split(" (")[0] for line in outcome.of(region)] == [
-            f"{region}: would {action}"
+        assert [line.split(" (")[0].split(": ")[1] for line in outcome.of(region)] == [
+            f"would {action}"
             for action in (
                 "update metadata of meta",
                 "mark obsolete retired_obsolete",
@@ -191,7 +191,13 @@ def test_rename_keeps_every_property_of_the_old_image(cloud: Cloud) -> None:
     assert (new["checksum"], new["type"], "site" in new) == (master["checksum"], "new", False)
 
 
-def test_empty_metadata_set_brings_every_property_in_line(cloud: Cloud) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "site"), [((), "lisbon"), (("prune_properties=true",), None)]
+)
+def test_empty_metadata_set_brings_every_master_property_in_line(
+    cloud: Cloud, overrides: tuple[str, ...], site: str | None
+) -> None:
+    """Region-only properties are kept, unless prune_properties asks for an exact mirror."""
     put_ami_trio(cloud, type="new", extra="m")
     regional_kernel = cloud.put("Lisbon", "kernel", payload("kernel", 1 * KiB), disk_format="aki")
     regional_ramdisk = cloud.put(
@@ -207,11 +213,11 @@ def test_empty_metadata_set_brings_every_property_in_line(cloud: Cloud) -> None:
         site="lisbon",
     )
 
-    outcome = sync(cloud.local_cloud, ["Lisbon"])
+    outcome = sync(cloud.local_cloud, ["Lisbon"], *overrides)
 
     assert outcome.exit_status == 0
     after = cloud.record("Lisbon", machine["id"])
-    assert (after["type"], after["extra"], "site" in after) == ("new", "m", False)
+    assert (after["type"], after["extra"], after.get("site")) == ("new", "m", site)
     assert (after["kernel_id"], after["ramdisk_id"]) == (
         regional_kernel["id"],
         regional_ramdisk["id"],

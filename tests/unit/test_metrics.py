@@ -8,8 +8,8 @@ from glancesync.report import RegionReport, Report
 
 def sample_report():
     report = Report()
-    report.add(RegionReport("Lisbon", Counter(ok=3, pending_upload=1), 1, 2048, None, 1.5))
-    report.add(RegionReport('other:"Rome"', Counter(ok=1), 0, 0, "cannot reach Glance", 0.25))
+    report.add(RegionReport("Lisbon", Counter(ok=3, pending_upload=1), 1, 2048, seconds=1.5))
+    report.add(RegionReport('other:"Rome"', Counter(ok=1), failure="cannot reach Glance"))
     return report
 
 
@@ -31,7 +31,16 @@ def test_metrics_give_bytes_failures_and_last_run():
     assert values['glancesync_region_failed{region="other:\\"Rome\\""}'] == 1
     assert values["glancesync_failures"] == 1
     assert values["glancesync_last_run_success"] == 0
+    assert values["glancesync_last_run_exit_status"] == 1
     assert values["glancesync_last_run_timestamp_seconds"] == 1000
+
+
+def test_the_exit_status_gauge_says_a_decision_waits_or_why_the_run_stopped():
+    report = Report()
+    report.add(RegionReport("Lisbon", Counter(ok=1, error_checksum=1)))
+    assert samples(render_metrics(report))["glancesync_last_run_exit_status"] == 4
+    report.stop(130)
+    assert samples(render_metrics(report))["glancesync_last_run_exit_status"] == 130
 
 
 def test_every_metric_has_help_and_type():

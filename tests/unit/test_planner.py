@@ -227,6 +227,20 @@ STATUS_CASES = [
         id="same content, other metadata: pending_metadata",
     ),
     pytest.param(
+        [master("a", properties={"type": "base"})],
+        [regional("a", properties={"type": "base", "local": "ours"})],
+        {},
+        {"a": ("ok", "none")},
+        id="only region-only properties differ: ok, they are kept",
+    ),
+    pytest.param(
+        [master("a", properties={"type": "base"})],
+        [regional("a", properties={"type": "base", "local": "ours"})],
+        {"prune_properties": True},
+        {"a": ("pending_metadata", "update_metadata")},
+        id="only region-only properties differ, prune_properties: pending_metadata",
+    ),
+    pytest.param(
         [master("a")],
         [regional("a", checksum="old")],
         {},
@@ -535,36 +549,73 @@ CHANGE_CASES = [
         [master("a", min_ram=512, protected=True)],
         [regional("a")],
         {},
-        MetadataChange(attributes={"min_ram": 512, "protected": True}),
+        MetadataChange(
+            attributes={"min_ram": 512, "protected": True},
+            previous={"min_ram": 0, "protected": False},
+        ),
         id="only the differing attributes",
     ),
     pytest.param(
         [master("a", visibility="public", min_disk=10)],
         [regional("a", visibility="private", min_disk=10)],
         {},
-        MetadataChange(attributes={"visibility": "public"}),
+        MetadataChange(attributes={"visibility": "public"}, previous={"visibility": "private"}),
         id="visibility",
     ),
     pytest.param(
         [master("a", properties={"nid": "1", "type": "base", "local": "master's"})],
         [regional("a", properties={"nid": "2", "type": "base", "local": "ours", "extra": "ours"})],
         {"metadata_set": frozenset({"nid", "type"})},
-        MetadataChange(set_properties={"nid": "1"}),
+        MetadataChange(set_properties={"nid": "1"}, previous={"nid": "2"}, kept=("extra", "local")),
         id="metadata_set: only differing listed properties; local ones never set or removed",
     ),
     pytest.param(
         [master("a", properties={"nid": "1"})],
         [regional("a", properties={"nid": "1", "type": "stale", "local": "ours"})],
         {"metadata_set": frozenset({"nid", "type"})},
-        MetadataChange(remove_properties=("type",)),
+        MetadataChange(remove_properties=("type",), kept=("local",)),
         id="metadata_set: a listed property the master lacks is removed",
+    ),
+    pytest.param(
+        [master("p", properties={"type": "base"})],
+        [regional("p", properties={"type": "old", "hw_qemu_guest_agent": "yes"})],
+        {},
+        MetadataChange(
+            set_properties={"type": "base"},
+            previous={"type": "old"},
+            kept=("hw_qemu_guest_agent",),
+        ),
+        id="empty metadata_set: the master's properties set, region-only ones kept",
     ),
     pytest.param(
         [master("a", properties={"nid": "1", "new": "x"})],
         [regional("a", properties={"nid": "2", "stale": "y"})],
-        {},
-        MetadataChange(set_properties={"new": "x", "nid": "1"}, remove_properties=("stale",)),
-        id="empty metadata_set: all properties brought in line",
+        {"prune_properties": True},
+        MetadataChange(
+            set_properties={"new": "x", "nid": "1"},
+            remove_properties=("stale",),
+            previous={"nid": "2"},
+        ),
+        id="prune_properties: an exact mirror, region-only properties removed",
+    ),
+    pytest.param(
+        [master("a", properties={"nid": "1"})],
+        [regional("a", properties={"nid": "2", "type": "stale", "local": "ours"})],
+        {"metadata_set": frozenset({"nid", "type"}), "prune_properties": True},
+        MetadataChange(
+            set_properties={"nid": "1"},
+            remove_properties=("type",),
+            previous={"nid": "2"},
+            kept=("local",),
+        ),
+        id="prune_properties with a metadata_set: only metadata_set mirrors",
+    ),
+    pytest.param(
+        [master("a", properties={"nid": "1", UPLOAD_MARKER: "theirs"})],
+        [regional("a", properties={"nid": "2"})],
+        {"prune_properties": True},
+        MetadataChange(set_properties={"nid": "1"}, previous={"nid": "2"}),
+        id="the upload marker is never compared or copied",
     ),
     pytest.param(
         [
@@ -576,7 +627,9 @@ CHANGE_CASES = [
             regional("ami", properties={"nid": "2", "kernel_id": "r-elsewhere"}),
         ],
         {"metadata_set": frozenset({"nid"})},
-        MetadataChange(set_properties={"kernel_id": "r-kernel"}),
+        MetadataChange(
+            set_properties={"kernel_id": "r-kernel"}, previous={"kernel_id": "r-elsewhere"}
+        ),
         id="kernel_id translated to the regional UUID, whatever metadata_set",
     ),
     pytest.param(
@@ -590,7 +643,7 @@ CHANGE_CASES = [
         [KERNEL, RAMDISK, AMI],
         [regional("kernel", size=10, checksum="old"), regional("ramdisk", size=20), REGIONAL_AMI],
         {"replace": frozenset({"old"})},
-        MetadataChange(references={"kernel_id": "kernel"}),
+        MetadataChange(references={"kernel_id": "kernel"}, previous={"kernel_id": "r-kernel"}),
         id="kernel pending: referred to by name, not removed",
     ),
 ]
@@ -753,6 +806,7 @@ def test_obsolete_rename_brings_visibility_and_obsolete_syncprops_in_line_only()
     assert region_plan.items[0].change == MetadataChange(
         attributes={"name": "X_obsolete", "visibility": "private"},
         set_properties={"eol": "2024"},
+        previous={"name": "X", "visibility": "public", "eol": "never"},
     )
 
 

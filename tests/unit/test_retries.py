@@ -63,6 +63,26 @@ def test_retries_stop_after_api_retries() -> None:
     assert len(calls) == 3
 
 
+def levels(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [(record.levelname, record.getMessage()) for record in caplog.records]
+
+
+def test_retries_that_succeed_are_info(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="glancesync")
+    attempt, _ = failing([TRANSIENT, TRANSIENT])
+    retrier().call("list", attempt)
+    assert [level for level, _ in levels(caplog)] == ["INFO", "INFO"]
+
+
+def test_retries_that_run_out_are_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="glancesync")
+    attempt, _ = failing([TRANSIENT] * 10)
+    with pytest.raises(CallFailed):
+        retrier(retries=2).call("list", attempt)
+    assert [level for level, _ in levels(caplog)] == ["INFO", "INFO", "WARNING"]
+    assert levels(caplog)[-1][1] == "list: connection refused; no retry left after 2"
+
+
 @pytest.mark.parametrize(
     "failure",
     [Failure("HTTP 404 Not Found", status=404), Failure("TLS failure"), Failure("HTTP 401")],

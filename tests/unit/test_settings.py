@@ -58,6 +58,7 @@ def test_every_target_key_has_its_default(tmp_path):
     assert master.forcesyncs == frozenset()
     assert master.metadata_condition is None
     assert master.metadata_set == frozenset()
+    assert master.prune_properties is False
     assert master.only_tenant_images is True
     assert (master.dontupdate, master.rename, master.replace) == (frozenset(),) * 3
     assert master.ignore_regions == ()
@@ -75,6 +76,7 @@ def test_every_target_key_has_its_default(tmp_path):
         ("project_domain_name", "Projects", "Projects"),
         ("forcesyncs", "6e240dd4-e3, 0b1c2d3e-f4", frozenset({"6e240dd4-e3", "0b1c2d3e-f4"})),
         ("metadata_set", "nid , type,, sdc_aware,", frozenset({"nid", "type", "sdc_aware"})),
+        ("prune_properties", "true", True),
         ("only_tenant_images", "false", False),
         ("dontupdate", "9046FD22, any", frozenset({"9046fd22", "any"})),
         ("rename", "any", frozenset({"any"})),
@@ -771,6 +773,7 @@ def test_the_sample_shows_every_key():
         "forcesyncs",
         "metadata_condition",
         "metadata_set",
+        "prune_properties",
         "only_tenant_images",
         "dontupdate",
         "rename",
