@@ -97,7 +97,7 @@ def test_the_default_lock_is_named_after_the_real_path_of_the_configuration_file
     assert default_lock_file(None).endswith(".lock") and default_lock_file(None) != lock
 
 
-def test_the_shared_folder_is_one_every_account_may_write(tmp_path: Path) -> None:
+def test_the_shared_folder_is_one_every_account_may_write() -> None:
     mode = os.stat(shared_directory()).st_mode
     assert mode & 0o1777 == 0o1777 or shared_directory() == SHARED_DIRECTORIES[-1]
 
