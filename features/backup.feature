@@ -9,7 +9,7 @@ Feature: Backup of the image metadata
     And Lisbon has a copy of the master image base
     When I run glancesync <options> --make-backup --backup-dir backups Lisbon other:Rome
     Then the exit status is 0
-    And a new directory in backups holds the files Madrid.csv, Lisbon.csv and other_Rome.csv
+    And a new directory in backups holds the files Madrid.csv, Lisbon.csv and other%3ARome.csv
     And nothing was written to Glance
 
     Examples:

@@ -4,7 +4,8 @@ A sync run that visits several regions makes a cache directory (`run_cache`), re
 the run ends, however it ends; a run killed (SIGKILL) leaves it behind, and a later run removes
 it: every run holds a `flock` on its directory, so one that no process holds is abandoned. The
 run's processes (the run itself, or the --parallel children, which get the directory with their
-job) find an image there by its master UUID:
+job) find an image there by its master UUID, made a file name by `files.file_name` (an id is the
+master's to choose: it never names a file outside the directory):
 
 - `<id>.lock`: the reservation (the image's size, as text) and the writer's lock: the process
   reading the master holds an exclusive `flock` on it while it does;
@@ -42,6 +43,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from glancesync.errors import ConfigError
+from glancesync.files import file_name, open_file
 from glancesync.image import Image
 from glancesync.report import human_size
 from glancesync.transfer import CHUNK_SIZE, TransferError, VerifyingStream
@@ -51,6 +53,7 @@ LOG = logging.getLogger(__name__)
 Fetch = Callable[[], Iterable[bytes]]  # starts a master download: the image's bytes, chunked
 
 DIRECTORY_PREFIX = "glancesync-cache-"
+RESERVATIONS_LOCK = ".reservations.lock"  # a leading "." is no file_name of an image
 FREE_SPACE_KEPT = 1024**3  # bytes of the cache's file system never filled by the cache
 ABANDONED_AFTER = 60.0  # seconds: an unlocked cache directory younger may be one being made
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.05  # seconds between two looks at a growing file
@@ -82,7 +85,7 @@ class MasterCache:
         if image.size is None:
             return False
         paths = _Paths(self.directory, image.id)
-        with _disk_errors(self.directory), _locked(os.path.join(self.directory, "cache.lock")):
+        with _disk_errors(self.directory), _locked(os.path.join(self.directory, RESERVATIONS_LOCK)):
             if os.path.exists(paths.lock):
                 return True
             room = self._room()
@@ -103,7 +106,7 @@ class MasterCache:
         reserved = written = 0
         for name in os.listdir(self.directory):
             path = os.path.join(self.directory, name)
-            if name.endswith(".lock") and name != "cache.lock":
+            if name.endswith(".lock") and name != RESERVATIONS_LOCK:
                 with open(path) as lock:
                     reserved += int(lock.read())
             elif name.endswith(".data"):
@@ -172,7 +175,7 @@ class _Paths:
     """The files of one image in the cache directory."""
 
     def __init__(self, directory: str, image_id: str):
-        base = os.path.join(directory, image_id)
+        base = os.path.join(directory, file_name(image_id))
         self.lock, self.data, self.done = f"{base}.lock", f"{base}.data", f"{base}.done"
 
 
@@ -183,9 +186,9 @@ class _Consumer:
         self._cache = cache
         self._size = image.size or 0
         self._paths = _Paths(cache.directory, image.id)
-        self._lock = os.open(self._paths.lock, os.O_RDONLY)
+        self._lock = open_file(self._paths.lock, os.O_RDONLY)
         try:
-            self._data = os.open(self._paths.data, os.O_RDWR)
+            self._data = open_file(self._paths.data, os.O_RDWR)
         except OSError:
             os.close(self._lock)
             raise
@@ -296,7 +299,7 @@ def _disk_errors(path: str) -> Iterator[None]:
 @contextmanager
 def _locked(path: str) -> Iterator[None]:
     """An exclusive flock on `path` (created if needed) for the block."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_file(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -21,15 +21,17 @@ from glancesync.errors import (
     GlanceSyncError,
     Interrupted,
 )
+from glancesync.escaping import PrintableFormatter
 from glancesync.lock import DEFAULT_LOCK_FILE, default_lock_file, run_lock
 from glancesync.metrics import write_metrics
 from glancesync.progress import Progress, progress_for
 from glancesync.regions import check_region_arguments
 from glancesync.report import Report
-from glancesync.runner import LOG_FILE_FORMAT, OUTPUT_LOG, Mode, OutputFormat, RunOptions, run
+from glancesync.runner import OUTPUT_LOG, LogFile, Mode, OutputFormat, RunOptions, run
 from glancesync.settings import (
     CONFIG_FILE_VARIABLE,
     DEFAULT_CONFIG_FILE,
+    NO_CONFIG_FILE,
     Settings,
     find_config_file,
     load_settings,
@@ -240,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class PlainInfoFormatter(logging.Formatter):
+class PlainInfoFormatter(PrintableFormatter):
     """Progress and summaries as plain lines; warnings and errors with their level."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -267,10 +269,8 @@ def configure_logging(
     LOG.setLevel(console.level)
     if not log_file:
         return None
-    to_file = logging.FileHandler(log_file, encoding="utf-8")
-    to_file.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
+    to_file = LogFile(log_file)
     to_file.setLevel(detail)
-    to_file.addFilter(MaskedUserinfo())
     root.addHandler(to_file)
     LOG.setLevel(min(console.level, detail))
     return to_file
@@ -308,7 +308,8 @@ def lock_for(settings: Settings, mode: Mode) -> AbstractContextManager[None]:
     """The run lock for a mode that may write; nothing for the read-only modes."""
     if mode not in LOCKING_MODES:
         return nullcontext()
-    return run_lock(settings.main.lock_file or default_lock_file())
+    config_file = None if settings.source == NO_CONFIG_FILE else settings.source
+    return run_lock(settings.main.lock_file or default_lock_file(config_file))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

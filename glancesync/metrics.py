@@ -1,13 +1,13 @@
 """`--metrics-file`: a run's outcome in the Prometheus text format, for node_exporter's
-textfile collector. The file is replaced atomically, so the collector never reads half of it.
+textfile collector. The file is replaced atomically, so the collector never reads half of it;
+a symbolic link at its path is replaced, never followed.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 
+from glancesync.files import replacing
 from glancesync.report import Report
 
 PREFIX = "glancesync"
@@ -72,17 +72,9 @@ def render_metrics(report: Report, finished_at: float | None = None) -> str:
 
 
 def write_metrics(path: str, report: Report) -> None:
-    """Write the metrics file atomically (a temporary file in the same directory, renamed)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".glancesync-metrics-", dir=directory)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(render_metrics(report))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    """Write the metrics file atomically (`files.replacing`: never through a link)."""
+    with replacing(path, 0o644) as stream:
+        stream.write(render_metrics(report))
 
 
 def _labels(labels: dict[str, str]) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import IO, Any, TextIO
 
+from glancesync.escaping import printable
+
 Advance = Callable[[int], None]
 
 
@@ -87,7 +89,8 @@ class TerminalProgress(Progress):
                 handler.setStream(self._file)
 
     def _bar(self, label: str, total: int | None, **options: object):
-        return self._tqdm(total=total, desc=label, file=self._file, dynamic_ncols=True, **options)
+        desc = printable(label)
+        return self._tqdm(total=total, desc=desc, file=self._file, dynamic_ncols=True, **options)
 
 
 class _AroundBars:

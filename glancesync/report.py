@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 from glancesync.errors import EXIT_DECISION, EXIT_FAILURE, EXIT_OK
+from glancesync.escaping import json_text
 from glancesync.planner import Status
 
 
@@ -26,7 +27,7 @@ class Record:
     """What `--format json` prints as one object per line: the fields of a subclass."""
 
     def json_line(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        return json_text(json.dumps(asdict(self), ensure_ascii=False))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import Enum
@@ -18,7 +18,9 @@ from typing import TextIO
 from glancesync.cache import MasterCache, run_cache
 from glancesync.edge import MaskedUserinfo
 from glancesync.errors import ConfigError, GlanceSyncError
+from glancesync.escaping import PrintableFormatter, printable
 from glancesync.executor import Emit, Executor, outcome_of, upload_size
+from glancesync.files import file_name, open_file, replacing
 from glancesync.glance import RegionGlance, Targets
 from glancesync.image import Image
 from glancesync.planner import Action, RegionPlan, plan_region, select_master_images
@@ -51,6 +53,20 @@ LOG_FILE_FORMAT = "%(asctime)s %(process)d %(levelname)s %(message)s"
 # The --show-status line of a region that failed as a whole (unknown, or could not be listed):
 # `failed,<region>,` with an empty image, so that `grep -v '^ok'` shows it.
 FAILED_REGION = "failed"
+
+
+class LogFile(logging.FileHandler):
+    """A log file with times (LOG_FILE_FORMAT, printable), opened by `files.open_file`: appended
+    to, or with `new` created (a file already there, or a link, is refused). Raises OSError."""
+
+    def __init__(self, path: str, new: bool = False):
+        self._flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if new else os.O_APPEND)
+        super().__init__(path, encoding="utf-8")
+        self.setFormatter(PrintableFormatter(LOG_FILE_FORMAT))
+        self.addFilter(MaskedUserinfo())
+
+    def _open(self) -> TextIO:
+        return os.fdopen(open_file(self.baseFilename, self._flags), "a", encoding="utf-8")
 
 
 class Mode(Enum):
@@ -109,6 +125,8 @@ def run(
         progress = Progress()
     emit = outcome_printer(options.output_format, lambda line: progress.write(line, out))
     check_region_arguments(arguments, settings)
+    for option, directory in used_directories(options):
+        check_directory(option, directory)
     wanted = (
         list(settings.targets)
         if options.mode is Mode.SHOW_REGIONS
@@ -124,8 +142,7 @@ def run(
         if options.mode is Mode.SHOW_REGIONS:
             report.add_problem(str(error))
         for region in _regions_named(name, arguments, settings):
-            report.add(RegionReport(region=region, failure=str(error)))
-            region_failed(region, str(error), options.mode, emit)
+            report.add(_failed(region, error, options.mode, emit).report)
     if options.mode is Mode.SHOW_REGIONS:
         _show_regions(shown_regions(settings, catalogs), options.output_format, out)
         return report
@@ -169,6 +186,26 @@ def run(
     return report
 
 
+def used_directories(options: RunOptions) -> list[tuple[str, str]]:
+    """The (option, folder) pairs under which this run will make a directory."""
+    used = [("--backup-dir", options.backup_dir)] if options.mode is Mode.MAKE_BACKUP else []
+    return used + ([("--run-dir", options.run_dir)] if options.parallel else [])
+
+
+def check_directory(option: str, path: str) -> None:
+    """ConfigError (before any contact) unless `path` is, or can be made as, a folder that this
+    account may write: its nearest existing ancestor is a directory we may write into."""
+    if not path:
+        raise ConfigError(f"{option}: empty (give a directory)")
+    existing = os.path.abspath(path)
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"{option} {path}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {path}: {existing} is not writable by this account")
+
+
 def _read_catalogs(
     targets: Targets, wanted: Sequence[str]
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, GlanceSyncError]]:
@@ -192,14 +229,21 @@ def _regions_named(target: str, arguments: Sequence[str], settings: Settings) ->
     return [ref.full_name for ref in refs if ref.target == target]
 
 
+def _failed(full_name: str, error: GlanceSyncError, mode: Mode, emit: Emit) -> RegionOutcome:
+    """A region that failed as a whole: its report, and its failed record emitted."""
+    region_failed(full_name, str(error), mode, emit)
+    return RegionOutcome(RegionReport(region=full_name, failure=str(error)))
+
+
 def outcome_printer(output_format: OutputFormat, write: Callable[[str], None]) -> Emit:
-    """What a run prints of each record: its text line (if it has one), or its JSON object."""
+    """What a run prints of each record: its text line (if it has one, `printable`), or its
+    JSON object (the exact values, `Record.json_line`)."""
 
     def emit(record: Record, text: str | None) -> None:
         if output_format is OutputFormat.JSON:
             write(record.json_line())
         elif text is not None:
-            write(text)
+            write(printable(text))
 
     return emit
 
@@ -221,7 +265,7 @@ def _show_regions(refs: Sequence[RegionRef], output_format: OutputFormat, out: T
         for ref in refs:
             print(ShownRegion(ref.full_name, ref.target).json_line(), file=out)
     else:
-        print(" ".join(ref.full_name for ref in refs), file=out)
+        print(printable(" ".join(ref.full_name for ref in refs)), file=out)
 
 
 def _cache_for(
@@ -255,7 +299,8 @@ def _visit_in_parallel(
     run_dir = _new_directory(run_dir, "run")
     LOG.info("per-region logs in %s", run_dir)
     jobs = [
-        replace(job, log_file=os.path.join(run_dir, f"{_file_name(job.ref)}.log")) for job in jobs
+        replace(job, log_file=os.path.join(run_dir, f"{file_name(job.ref.full_name)}.log"))
+        for job in jobs
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(jobs[0].settings.main.max_children, len(jobs)))
@@ -282,9 +327,8 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
     """Child process (which may visit several regions in turn): log the region into its own
     file, and into the run's --log-file (a FileHandler inherited from the parent; the
     terminal's handler is dropped), at least at INFO; collect what it prints for the parent."""
-    handler = logging.FileHandler(job.log_file)
-    handler.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
-    handler.addFilter(MaskedUserinfo())
+    with _file_errors("cannot create the region's log", job.log_file):
+        handler = LogFile(job.log_file, new=True)
     root = logging.getLogger()
     root.handlers[:] = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
     root.addHandler(handler)
@@ -322,10 +366,9 @@ def visit_region(job: RegionJob, targets: Targets, emit: Emit, progress: Progres
         return _carry_out(job, plan, master, region, regional_images, emit, progress)
     except GlanceSyncError as error:
         LOG.error("%s", error)
-        report = RegionReport(region=full_name, failure=str(error))
-        region_failed(full_name, str(error), job.options.mode, emit)
-        report.seconds = time.monotonic() - started
-        return RegionOutcome(report)
+        outcome = _failed(full_name, error, job.options.mode, emit)
+        outcome.report.seconds = time.monotonic() - started
+        return outcome
 
 
 def _carry_out(
@@ -369,9 +412,9 @@ def region_failed(name: str, error: str, mode: Mode, emit: Emit) -> None:
 
 
 def status_line(status: str, region: str, image: str) -> str:
-    """One `--show-status` CSV line (§7), quoted where a name needs it."""
+    """One `--show-status` CSV line (§7): names `printable`, then quoted where they need it."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([status, region, image])
+    csv.writer(buffer, lineterminator="\n").writerow([status, printable(region), printable(image)])
     return buffer.getvalue().removesuffix("\n")
 
 
@@ -390,10 +433,11 @@ def _backup_directory(
 
 
 def _write_backup(directory: str, region: str, images: Sequence[Image]) -> str:
-    """One CSV per region (its path returned): a row per image, properties as a sorted
-    key=value list."""
-    path = os.path.join(directory, f"{region.replace(':', '_')}.csv")
-    with open(path, "w", newline="") as handle:
+    """One CSV per region (its path returned), named `file_name(region).csv`: a row per image
+    with the exact values (RFC 4180), properties as a sorted key=value list. It appears under
+    its name only once complete."""
+    path = os.path.join(directory, f"{file_name(region)}.csv")
+    with _file_errors("cannot write the backup", path), replacing(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(BACKUP_FIELDS)
         for image in sorted(images, key=lambda i: (i.name, i.id)):
@@ -410,18 +454,26 @@ def _backup_row(image: Image) -> list[object]:
 
 
 def _new_directory(parent: str, prefix: str) -> str:
-    """A fresh directory `prefix-<timestamp>[-N]` under `parent`, never an existing one."""
-    os.makedirs(parent, exist_ok=True)
+    """A fresh directory `prefix-<timestamp>[-N]` under `parent`, never an existing one (mkdir
+    follows no link)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1000):
-        path = os.path.join(parent, f"{prefix}-{stamp}" + (f"-{attempt}" if attempt else ""))
-        try:
-            os.mkdir(path)
-            return path
-        except FileExistsError:
-            continue
+    with _file_errors("cannot create a new directory under", parent):
+        os.makedirs(parent, exist_ok=True)
+        for attempt in range(1000):
+            path = os.path.join(parent, f"{prefix}-{stamp}" + (f"-{attempt}" if attempt else ""))
+            try:
+                os.mkdir(path)
+                return path
+            except FileExistsError:
+                continue
     raise GlanceSyncError(f"cannot create a new directory under {parent}")
 
 
-def _file_name(ref: RegionRef) -> str:
-    return ref.full_name.replace(":", "_")
+@contextmanager
+def _file_errors(doing: str, path: str) -> Iterator[None]:
+    """An OSError of the block as one GlanceSyncError line: `<doing> <path>: <why>` (exit 1:
+    work began)."""
+    try:
+        yield
+    except OSError as error:
+        raise GlanceSyncError(f"{doing} {path}: {error.strerror or error}") from None

@@ -52,6 +52,8 @@ import logging
 import math
 import os
 import re
+import stat
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -163,35 +165,54 @@ def _boolean(text: str) -> bool:
         raise ValueError(f"{text!r} is not a boolean (use true or false)") from None
 
 
+# Bounds: a value beyond them is a typo, or a number no call could take; refused at load.
+LARGEST_FILE = 1024**2  # bytes of a configuration file or clouds.yaml
+LONGEST_SECONDS = 86400.0  # api_timeout, api_retry_delay: a day
+MOST_CHILDREN = 256
+LARGEST_COUNT = 10_000  # api_retries, api_retry_budget
+LARGEST_SIZE = 1024**6  # cache_max_size: 1 EiB
+_LONGEST_NUMBER = 40  # characters: a longer number is refused before it is converted
+
+
+def _shown(text: str) -> str:
+    """`text` quoted for a message, cut if it is long (a 5,000-digit number is one line)."""
+    return repr(text if len(text) <= _LONGEST_NUMBER else text[: _LONGEST_NUMBER - 3] + "...")
+
+
 def _seconds(text: str) -> float:
     try:
-        seconds = float(text)
+        seconds = float(text) if len(text) <= _LONGEST_NUMBER else math.inf
     except ValueError:
-        raise ValueError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"{text!r} must be a number of seconds greater than 0")
+        raise ValueError(f"{_shown(text)} is not a number of seconds") from None
+    if not (math.isfinite(seconds) and 0 < seconds <= LONGEST_SECONDS):
+        raise ValueError(
+            f"{_shown(text)} must be a number of seconds greater than 0 and at most "
+            f"{LONGEST_SECONDS:g}"
+        )
     return seconds
 
 
-def _integer(text: str, minimum: int) -> int:
+def _integer(text: str, minimum: int, maximum: int) -> int:
     try:
-        count = int(text)
+        count = int(text) if len(text) <= _LONGEST_NUMBER else maximum + 1
     except ValueError:
-        raise ValueError(f"{text!r} is not an integer") from None
-    if count < minimum:
-        raise ValueError(f"{text!r} must be an integer of at least {minimum}")
+        raise ValueError(f"{_shown(text)} is not an integer") from None
+    if not minimum <= count <= maximum:
+        raise ValueError(
+            f"{_shown(text)} must be an integer of at least {minimum} and at most {maximum}"
+        )
     return count
 
 
 def _children(text: str) -> int:
-    return _integer(text, 1)
+    return _integer(text, 1, MOST_CHILDREN)
 
 
 _CREDENTIAL_KEYS = ("user", "password", "auth_url", "project")
 
 
 def _count(text: str) -> int:
-    return _integer(text, 0)
+    return _integer(text, 0, LARGEST_COUNT)
 
 
 def _path(text: str) -> str:
@@ -205,8 +226,29 @@ def _size(text: str) -> int:
     """Bytes, written as a number with an optional binary unit: 500M, 20G, 1.5T, 0."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", text.strip().lower())
     if not match:
-        raise ValueError(f"{text!r} is not a size (a number of bytes, or with K, M, G or T)")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+        raise ValueError(f"{_shown(text)} is not a size (a number of bytes, or with K, M, G or T)")
+    size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if not size <= LARGEST_SIZE:  # inf included
+        raise ValueError(f"{_shown(text)} is larger than the largest size, 1 EiB")
+    return int(size)
+
+
+def _url(text: str) -> str:
+    """An http or https URL with a host (and a port from 1 to 65535, if any); the message never
+    quotes it (it may hold a password)."""
+    try:
+        url = urllib.parse.urlsplit(text)
+        port = url.port
+    except ValueError as error:
+        raise ValueError(f"is not a valid URL ({error})") from None
+    if url.scheme.lower() not in ("http", "https"):
+        scheme = f"scheme {url.scheme!r}" if url.scheme else "no scheme"
+        raise ValueError(f"has {scheme}: use an http:// or https:// URL")
+    if not url.hostname:
+        raise ValueError("has no host")
+    if port == 0:
+        raise ValueError("has port 0 (use a port from 1 to 65535)")
+    return text
 
 
 def _credential(text: str) -> dict[str, str]:
@@ -222,6 +264,10 @@ def _credential(text: str) -> dict[str, str]:
     if empty:
         raise ValueError(f"empty field: {', '.join(empty)}")
     values["password"] = _decode_password(values["password"])
+    try:
+        _url(values["auth_url"])
+    except ValueError as error:
+        raise ValueError(f"the auth_url field {error}") from None
     return values
 
 
@@ -431,12 +477,7 @@ def _read_file(path: str) -> dict[str, _Section]:
     """The sections of the file; [DEFAULT] is read as a section of its own."""
     parser = configparser.ConfigParser(interpolation=None, default_section=_NO_SUCH_SECTION)
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle, source=path)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text") from None
+        parser.read_string(_read_text(path), source=path)
     except configparser.DuplicateSectionError as error:
         raise ConfigError(
             f"{path}: line {error.lineno}: [{error.section}]: duplicate section"
@@ -458,6 +499,29 @@ def _read_file(path: str) -> dict[str, _Section]:
         name: _section(_Raw(_one_line(text), path, name, key) for key, text in parser.items(name))
         for name in parser.sections()
     }
+
+
+def _read_text(path: str) -> str:
+    """The UTF-8 text of a regular file of at most LARGEST_FILE bytes; ConfigError otherwise
+    (a FIFO or a device is refused without waiting for it or reading it)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ConfigError(f"{path}: is not a regular file")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read(LARGEST_FILE + 1)
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    if len(data) > LARGEST_FILE:
+        raise ConfigError(f"{path}: is larger than {LARGEST_FILE // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text") from None
 
 
 def _parse_overrides(overrides: Sequence[str]) -> tuple[dict[str, _Section], _Section]:
@@ -534,6 +598,7 @@ def _credentials(name: str, raw: _Section, origin: str) -> dict[str, str]:
         return _parse(credential, _credential)
     missing = [key for key in _CREDENTIAL_KEYS if key not in raw]
     if not missing:
+        _parse(raw["auth_url"], _url)
         return {key: raw[key].text for key in _CREDENTIAL_KEYS}
     if name == MASTER:
         variables = ", ".join(_MASTER_ENVIRONMENT[key][0] for key in missing)
@@ -613,11 +678,10 @@ def _clouds_file(cloud: _Raw, environ: Mapping[str, str]) -> str:
 def _read_clouds(path: str, cloud: _Raw) -> Mapping[str, Any]:
     """The `clouds` mapping of a clouds.yaml; its errors never quote the file (passwords)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
-    except OSError as error:
-        raise ConfigError(f"{cloud.where()}: {path}: cannot be read: {error.strerror}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        document = yaml.safe_load(_read_text(path))
+    except ConfigError as error:
+        raise ConfigError(f"{cloud.where()}: {error}") from None
+    except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""
         raise ConfigError(f"{cloud.where()}: {path}: is not valid YAML{line}") from None

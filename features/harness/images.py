@@ -25,10 +25,31 @@ PLACEHOLDER = re.compile(r"\{(id|checksum|auth_url|password) of ([^{}]+)\}")
 # Fields of Glance's own: everything else in a record is a user property.
 GLANCE_FIELDS = frozenset(
     {
-        "id", "name", "owner", "status", "size", "virtual_size", "checksum", "os_hash_algo",
-        "os_hash_value", "visibility", "disk_format", "container_format", "min_ram",
-        "min_disk", "protected", "tags", "created_at", "updated_at", "file", "schema", "self",
-        "direct_url", "locations", "os_hidden", "stores",
+        "id",
+        "name",
+        "owner",
+        "status",
+        "size",
+        "virtual_size",
+        "checksum",
+        "os_hash_algo",
+        "os_hash_value",
+        "visibility",
+        "disk_format",
+        "container_format",
+        "min_ram",
+        "min_disk",
+        "protected",
+        "tags",
+        "created_at",
+        "updated_at",
+        "file",
+        "schema",
+        "self",
+        "direct_url",
+        "locations",
+        "os_hidden",
+        "stores",
     }
 )
 
@@ -94,8 +115,20 @@ class ImageSpec:
     status: str = "active"
 
     COLUMNS = frozenset(
-        {"name", "content", "size", "visibility", "properties", "owner", "disk_format",
-         "min_ram", "min_disk", "protected", "tags", "status"}
+        {
+            "name",
+            "content",
+            "size",
+            "visibility",
+            "properties",
+            "owner",
+            "disk_format",
+            "min_ram",
+            "min_disk",
+            "protected",
+            "tags",
+            "status",
+        }
     )
 
     @classmethod
@@ -171,8 +204,18 @@ class Expectation:
     row: Mapping[str, str]
 
     COLUMNS = frozenset(
-        {"name", "content", "owner", "properties", "visibility", "status", "min_ram", "min_disk",
-         "protected", "tags"}
+        {
+            "name",
+            "content",
+            "owner",
+            "properties",
+            "visibility",
+            "status",
+            "min_ram",
+            "min_disk",
+            "protected",
+            "tags",
+        }
     )
 
     def __post_init__(self) -> None:

@@ -126,8 +126,12 @@ class World:
         the terminal showed, both streams) becomes the result's stdout."""
         config = [] if openrc else ["--config-file", str(self.config_file())]
         argv = [
-            GLANCESYNC, *config, *shlex.split(arguments),
-            "--config", f"main.lock_file={self.lock_file}", *self.settings,
+            GLANCESYNC,
+            *config,
+            *shlex.split(arguments),
+            "--config",
+            f"main.lock_file={self.lock_file}",
+            *self.settings,
         ]
         if terminal:
             shown = f"stty cols {TERMINAL_COLUMNS} rows 40; exec {shlex.join(argv)}"
@@ -202,8 +206,12 @@ class World:
             expectation = Expectation(row)
             candidates = [r for r in remaining if r.get("name") == expectation.name]
             found = [
-                (record, expectation.differences(
-                    record, self._checksum_of, self.cloud.project_id, resolve))
+                (
+                    record,
+                    expectation.differences(
+                        record, self._checksum_of, self.cloud.project_id, resolve
+                    ),
+                )
                 for record in candidates
             ]
             match = next((record for record, diff in found if not diff), None)
@@ -259,7 +267,12 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
     """Run the command in its own process group; on timeout, kill the group (--parallel
     children included) and fail with what it printed."""
     process = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:

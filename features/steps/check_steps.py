@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from behave import then
 from behave.runner import Context
+from glancesync.files import file_name
 
 from harness.images import records, reference_resolver
 
@@ -62,15 +63,22 @@ def step_no_password(context: Context) -> None:
 @then("{regions:List} have exactly these images:")
 def step_exact_images(context: Context, regions: list[str]) -> None:
     rows = [row.as_dict() for row in context.table]
-    _expect(context, [p for region in regions
-                      for p in context.world.image_differences(region, rows)])
+    _expect(
+        context, [p for region in regions for p in context.world.image_differences(region, rows)]
+    )
 
 
 @then("{regions:List} has no images")
 @then("{regions:List} have no images")
 def step_no_images(context: Context, regions: list[str]) -> None:
-    _expect(context, [f"{region}: {record['name']} ({record['id']})" for region in regions
-                      for record in records(context.cloud.glance(region))])
+    _expect(
+        context,
+        [
+            f"{region}: {record['name']} ({record['id']})"
+            for region in regions
+            for record in records(context.cloud.glance(region))
+        ],
+    )
 
 
 @then("nothing was written to Glance")
@@ -110,4 +118,4 @@ def step_new_directory(context: Context, parent: str, files: list[str]) -> None:
 
 @then("a new run directory in {parent} holds one log per region: {regions:List}")
 def step_run_directory(context: Context, parent: str, regions: list[str]) -> None:
-    _new_directory_holding(context, parent, [f"{r.replace(':', '_')}.log" for r in regions])
+    _new_directory_holding(context, parent, [f"{file_name(region)}.log" for region in regions])

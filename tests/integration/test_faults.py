@@ -532,6 +532,7 @@ def test_names_with_commas_and_quotes_are_quoted_in_show_status(cloud, tmp_path,
     assert rows == [["pending_upload", "Lisbon", name] for name in names]
 
 
-def test_a_name_with_a_newline_is_quoted_in_show_status(cloud, tmp_path, capsys):
+def test_a_name_with_a_newline_is_escaped_in_show_status(cloud, tmp_path, capsys):
     put_master(cloud, "two\nlines")
-    assert show_status_rows(cloud, tmp_path, capsys) == [["pending_upload", "Lisbon", "two\nlines"]]
+    rows = show_status_rows(cloud, tmp_path, capsys)
+    assert rows == [["pending_upload", "Lisbon", "two\\x0alines"]]

@@ -11,7 +11,13 @@ import time
 
 import pytest
 
-from glancesync.cache import DIRECTORY_PREFIX, MasterCache, master_stream, run_cache
+from glancesync.cache import (
+    DIRECTORY_PREFIX,
+    RESERVATIONS_LOCK,
+    MasterCache,
+    master_stream,
+    run_cache,
+)
 from glancesync.errors import ConfigError
 from glancesync.image import Image
 from glancesync.transfer import CHUNK_SIZE, IntegrityError, TransferError, VerifyingStream
@@ -51,7 +57,7 @@ def read_all(stream: VerifyingStream) -> bytes:
 
 
 def files(cache: MasterCache) -> set[str]:
-    return set(os.listdir(cache.directory)) - {"cache.lock"}
+    return set(os.listdir(cache.directory)) - {RESERVATIONS_LOCK}
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_help_says_that_show_regions_lists_other_targets_too():
     "section, words",
     [
         ("environment", ["GLANCESYNC_CONFIG", "OS_CLOUD", "OS_REGION_NAME", "OS_PASSWORD"]),
-        ("files", ["/etc/glancesync.conf", "~/.cache/glancesync.lock"]),
+        ("files", ["/etc/glancesync.conf", "/run/lock/glancesync-<file name>-<hash>.lock"]),
         ("exit status", ["0 ", "1 ", "2 ", "3 ", "4 ", "130 ", "143 "]),
     ],
 )

@@ -144,8 +144,9 @@ def test_the_reference_names_exactly_the_ancestor_aliases():
 def test_each_documented_alias_reads_as_its_key(tmp_path, row):
     for alias in row.aliases:
         base = {key: value for key, value in PLAIN_CREDENTIALS.items() if key != row.key}
-        spelled = load(tmp_path, {}, {**base, row.key: "7"})
-        aliased = load(tmp_path, {}, {**base, alias: "7"})
+        value = "https://7.example/v3" if row.key == "auth_url" else "7"
+        spelled = load(tmp_path, {}, {**base, row.key: value})
+        aliased = load(tmp_path, {}, {**base, alias: value})
         assert aliased.master == spelled.master
 
 
@@ -200,12 +201,13 @@ ENVIRONMENT_DEFAULTS = [
     "row, variable", ENVIRONMENT_DEFAULTS, ids=[f"{r.key}-{v}" for r, v in ENVIRONMENT_DEFAULTS]
 )
 def test_an_os_variable_named_as_default_supplies_the_key(tmp_path, row, variable):
-    environ = {**ENV, variable: "from-the-environment"}
+    value = "https://from-the-environment/v3" if row.key == "auth_url" else "from-the-environment"
+    environ = {**ENV, variable: value}
     if variable == "OS_TENANT_NAME":
         del environ["OS_PROJECT_NAME"]
     settings = load(tmp_path, {}, {}, environ)
     section = settings.main if row.kind == "main" else settings.master
-    assert getattr(section, row.key) == "from-the-environment"
+    assert getattr(section, row.key) == value
 
 
 def test_the_sample_and_the_reference_list_the_same_keys():

@@ -146,6 +146,5 @@ def test_a_name_far_from_every_region_gets_no_guess():
 def test_a_misspelt_preferable_region_is_named_with_the_closest_region():
     (warning,) = region_warnings(["other:"], settings(preferable=["Paris", "Oslp"]), CATALOGS)
     assert warning == (
-        "preferable_order: the master target's catalog has no region 'Oslp' "
-        "(did you mean 'Oslo'?)"
+        "preferable_order: the master target's catalog has no region 'Oslp' (did you mean 'Oslo'?)"
     )
