@@ -2,7 +2,9 @@
 
 The verifying stream withholds its end: when the last byte has been read and the size or a
 hash differs from what the master announced, `read` raises instead of returning the final
-empty chunk, so the upload request breaks off and Glance never activates the image.
+empty chunk, so the upload request breaks off and Glance never activates the image. It also
+inspects the bytes' format (`formats.Inspection`): a refusal raises at once, before the chunk
+that decided it is passed on, or at the end in place of the final empty chunk.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 
+from glancesync.formats import Inspection, Verdict
 from glancesync.image import Image
 
 # Bytes per chunk, downloaded, read from the cache and uploaded (a read of the stream returns
@@ -28,8 +31,17 @@ class IntegrityError(TransferError):
     """The bytes that flowed are not the master's: size or hash differ."""
 
 
+class FormatRefused(TransferError):
+    """The bytes that flowed are not what the image declares, or are not safe (§10)."""
+
+    def __init__(self, verdict: Verdict):
+        super().__init__(f"format refused: {verdict.describe()}")
+        self.verdict = verdict
+
+
 class VerifyingStream:
-    """A readable file-like object over an iterable of chunks, checked against `expected`.
+    """A readable file-like object over an iterable of chunks, checked against `expected`:
+    its size and hashes, and (with `inspect`) its format.
 
     `on_verified` is called once, when the last byte has been read and everything matched,
     before the final empty read is returned. Every byte is copied at most once: a chunk that
@@ -41,14 +53,16 @@ class VerifyingStream:
         chunks: Iterable[bytes],
         expected: Image,
         on_verified: Callable[[], None] | None = None,
+        inspect: bool = True,
     ):
         self._chunks: Iterator[bytes] = iter(chunks)
         self._expected = expected
         self._on_verified = on_verified
+        self.inspection = Inspection(expected) if inspect else None
         self._chunk = b""
         self._offset = 0  # bytes of _chunk already returned
         self._finished = False
-        self._failure: IntegrityError | None = None
+        self._failure: TransferError | None = None
         self.bytes_read = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._hash = _new_hash(expected.os_hash_algo) if expected.os_hash_value else None
@@ -56,7 +70,7 @@ class VerifyingStream:
     def read(self, size: int = -1) -> bytes:
         if size < 0:
             return b"".join(iter(lambda: self.read(CHUNK_SIZE), b""))
-        if self._failure is not None:  # never an end after a mismatch, however often asked
+        if self._failure is not None:  # never an end after a refusal, however often asked
             raise self._failure
         while self._offset >= len(self._chunk) and not self._finished:
             self._next_chunk()
@@ -81,23 +95,31 @@ class VerifyingStream:
             raise IntegrityError("; ".join(problems))
 
     def _next_chunk(self) -> None:
-        """Take the next chunk into the hashes; at the end, verify (and raise on a mismatch)."""
+        """Take the next chunk into the hashes and the inspection; at the end, verify and
+        judge the format. Raises, and keeps raising, on a mismatch or a refused format."""
         chunk = next(self._chunks, None)
-        self._chunk, self._offset = chunk or b"", 0
-        if chunk is None:
-            self._finished = True
-            try:
+        self._chunk, self._offset = chunk or b"", 0  # never returned after a raise: _failure
+        try:
+            if chunk is None:
+                self._finished = True
                 self.verify()
-            except IntegrityError as failure:
-                self._failure = failure
-                raise
-            if self._on_verified is not None:
-                self._on_verified()
-            return
-        self.bytes_read += len(chunk)
-        self._md5.update(chunk)
-        if self._hash is not None:
-            self._hash.update(chunk)
+                self._judge(self.inspection.finish() if self.inspection else None)
+                if self._on_verified is not None:
+                    self._on_verified()
+                return
+            self.bytes_read += len(chunk)
+            self._md5.update(chunk)
+            if self._hash is not None:
+                self._hash.update(chunk)
+            self._judge(self.inspection.feed(chunk) if self.inspection else None)
+        except (IntegrityError, FormatRefused) as failure:
+            self._failure = failure
+            raise
+
+    @staticmethod
+    def _judge(verdict: Verdict | None) -> None:
+        if verdict is not None and verdict.refused:
+            raise FormatRefused(verdict)
 
 
 def _new_hash(algorithm: str | None):

@@ -1,0 +1,245 @@
+"""Formats are known, not guessed (§10): a master image's bytes judged against its declared
+`disk_format` with oslo.utils' format inspector, the code Glance and Nova use.
+
+- `Inspection(image)` is fed the image's bytes chunk by chunk as they stream; it decides as
+  soon as the inspectors can (after the first 256 KiB for most images, at the end for a small
+  one or a VMDK whose grain directory is at its end) and then looks at no further byte;
+  `transfer.VerifyingStream` feeds one and breaks off at a refusal (`FormatRefused`).
+- `verdict_of(image)`: the verdict known without reading a byte: the image is not inspectable.
+- `VerdictMemory`: the verdicts of earlier reads, per master image id and checksum, in the
+  cache folder, so that a refused image is not read again and --show-status can name it.
+
+Decisions:
+
+- Accepted pairs (declared ← detected): `raw` ← raw or gpt (a raw disk with a partition
+  table); `iso` ← iso or iso+gpt (a hybrid ISO); `ami`, `aki`, `ari` ← raw; any other format
+  the inspector knows ← itself. Everything else is refused: a `raw` label on qcow2, vmdk, vhd,
+  vhdx, qed, vdi or luks content, and also on iso content (declare it `iso`).
+- The safety checks run on whatever was detected, so a mismatch names a failed check too.
+- Inspected `container_format`: `bare`, `ovf` (the disk itself, its descriptor is not in
+  Glance) and `ami`/`aki`/`ari` (the disk, kernel or ramdisk itself). `ova`, `docker`,
+  `compressed` and unknown ones hold an archive the inspector cannot see into; such images,
+  and a `disk_format` the inspector does not know (`ploop`, none), are not inspectable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+from oslo_utils.imageutils import format_inspector
+
+from glancesync.files import file_name, open_file, replacing
+from glancesync.image import Image
+
+LOG = logging.getLogger(__name__)
+# oslo warns of each failed safety check; the verdict names them, once, where it is reported.
+logging.getLogger(format_inspector.__name__).setLevel(logging.CRITICAL)
+
+INSPECTED_CONTAINERS = frozenset({"bare", "ovf", "ami", "aki", "ari"})
+# Declared disk_format -> the detected formats accepted for it (names in oslo's order).
+_ACCEPTED = {
+    "raw": {"raw", "gpt"},
+    "iso": {"iso", "iso+gpt"},
+    "ami": {"raw"},
+    "aki": {"raw"},
+    "ari": {"raw"},
+}
+_ORDER = tuple(format_inspector.ALL_FORMATS)  # raw, qcow2, …, iso, gpt, luks
+MEMORY_FOLDER = "glancesync-verdicts"
+_LONGEST_MEMORY_FILE = 16 * 1024  # bytes: a verdict file is a few hundred
+
+
+class Judgement(str, Enum):
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    NOT_INSPECTABLE = "not_inspectable"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an image's bytes are, against what it declares."""
+
+    judgement: Judgement
+    declared: str  # disk_format/container_format, e.g. "qcow2/bare"
+    detected: str | None = None  # e.g. "qcow2", "iso+gpt"; None when not inspected
+    failed_checks: tuple[str, ...] = ()  # oslo's names: backing_file, data_file, descriptor…
+    reason: str | None = None  # why refused or not inspectable
+
+    @property
+    def refused(self) -> bool:
+        return self.judgement is Judgement.REFUSED
+
+    def describe(self) -> str:
+        """One line: `declared raw/bare, detected qcow2: …`."""
+        line = f"declared {self.declared}"
+        if self.detected:
+            line += f", detected {self.detected}"
+        return f"{line}: {self.reason}" if self.reason else line
+
+
+def declared(image: Image) -> str:
+    return f"{image.disk_format or 'none'}/{image.container_format or 'none'}"
+
+
+def verdict_of(image: Image) -> Verdict | None:
+    """The verdict on an image that cannot be inspected (no byte needed); None for the others."""
+    if image.container_format not in INSPECTED_CONTAINERS:
+        reason = f"container_format {image.container_format or 'none'} is not inspected"
+    elif image.disk_format not in _ACCEPTED and image.disk_format not in _ORDER:
+        reason = f"disk_format {image.disk_format or 'none'} is not inspected"
+    else:
+        return None
+    return Verdict(Judgement.NOT_INSPECTABLE, declared(image), reason=reason)
+
+
+class _Pending:
+    """The one chunk InspectWrapper reads next."""
+
+    chunk = b""
+
+    def read(self, _size: int) -> bytes:
+        chunk, self.chunk = self.chunk, b""
+        return chunk
+
+
+class Inspection:
+    """oslo's inspectors fed one image's bytes in order; `verdict` once they decided."""
+
+    def __init__(self, image: Image):
+        self._image = image
+        self._pending = _Pending()
+        self._wrapper = format_inspector.InspectWrapper(self._pending)
+        self.verdict: Verdict | None = verdict_of(image)
+        self.bytes_inspected = 0
+
+    def feed(self, chunk: bytes) -> Verdict | None:
+        """Inspect the next chunk (none once decided); the verdict, once there is one."""
+        if self.verdict is None and chunk:
+            self._pending.chunk = chunk
+            self._wrapper.read(len(chunk))
+            self.bytes_inspected += len(chunk)
+            self.verdict = self._decide()
+        return self.verdict
+
+    def finish(self) -> Verdict:
+        """The verdict at the end of the bytes (the inspectors still waiting match nothing)."""
+        if self.verdict is None:
+            self._wrapper.close()
+            self.verdict = self._decide()
+        assert self.verdict is not None  # at the end, oslo always decides
+        return self.verdict
+
+    def _decide(self) -> Verdict | None:
+        try:
+            matches = self._wrapper.formats
+        except format_inspector.ImageFormatError as error:
+            return self._refused(None, str(error))
+        if matches is None:
+            return None
+        matches = sorted(matches, key=lambda inspector: _ORDER.index(inspector.NAME))
+        detected = "+".join(inspector.NAME for inspector in matches)
+        problems, failed = [], []
+        disk_format = self._image.disk_format or ""
+        if detected not in _ACCEPTED.get(disk_format, {disk_format}):
+            problems.append(f"the content is not {disk_format}")
+        for inspector in matches:
+            try:
+                inspector.safety_check()
+            except format_inspector.SafetyCheckFailed as failure:
+                failed += failure.failures
+                problems += (
+                    f"{inspector.NAME} safety check {name} failed: {violation}"
+                    for name, violation in failure.failures.items()
+                )
+            except format_inspector.ImageFormatError as error:
+                problems.append(f"{inspector.NAME} cannot be checked: {error}")
+        if problems:
+            return self._refused(detected, "; ".join(problems), tuple(failed))
+        return Verdict(Judgement.ACCEPTED, declared(self._image), detected)
+
+    def _refused(self, detected: str | None, reason: str, failed: tuple[str, ...] = ()) -> Verdict:
+        return Verdict(Judgement.REFUSED, declared(self._image), detected, failed, reason)
+
+
+@dataclass(frozen=True)
+class VerdictMemory:
+    """Verdicts on inspected master images, one file each in `directory` (ours alone), named
+    by the image's id and checksum; a file speaks only for the same id, hashes and formats."""
+
+    directory: str
+
+    @classmethod
+    def under(cls, parent: str) -> VerdictMemory | None:
+        """The memory in MEMORY_FOLDER under the cache folder `parent`, made if missing (mode
+        0700); None, with a warning, where it is not a folder of this account's alone."""
+        directory = os.path.join(parent, MEMORY_FOLDER)
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            LOG.warning("format verdicts are not remembered: %s: %s", directory, error.strerror)
+            return None
+        status = os.lstat(directory)
+        if (
+            not stat.S_ISDIR(status.st_mode)
+            or status.st_uid != os.getuid()
+            or status.st_mode & 0o022
+        ):
+            LOG.warning(
+                "format verdicts are not remembered: %s is not a folder of this account's alone",
+                directory,
+            )
+            return None
+        return cls(directory)
+
+    def recall(self, image: Image) -> Verdict | None:
+        """The remembered verdict on `image`'s current content, if any."""
+        try:
+            descriptor = open_file(self._path(image), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            LOG.warning("%s: %s", self._path(image), error.strerror)
+            return None
+        with os.fdopen(descriptor, "rb") as handle:
+            text = handle.read(_LONGEST_MEMORY_FILE)
+        try:
+            record = json.loads(text)
+            if record.pop("image") != _identity(image):
+                return None
+            record["judgement"] = Judgement(record["judgement"])
+            record["failed_checks"] = tuple(record["failed_checks"])
+            return Verdict(**record)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            LOG.warning("%s: not a verdict: ignored", self._path(image))
+            return None
+
+    def remember(self, image: Image, verdict: Verdict) -> None:
+        """Keep the verdict on `image` (a failure to write is only logged)."""
+        record = {"image": _identity(image), **asdict(verdict)}
+        try:
+            with replacing(self._path(image), 0o600) as handle:
+                json.dump(record, handle)
+        except OSError as error:
+            LOG.warning("%s: %s", self._path(image), error.strerror)
+
+    def _path(self, image: Image) -> str:
+        return os.path.join(self.directory, f"{file_name(f'{image.id} {image.checksum}')}.json")
+
+
+def _identity(image: Image) -> dict[str, str | None]:
+    """What a verdict is about: the image, its content and its declared formats."""
+    return {
+        "id": image.id,
+        "checksum": image.checksum,
+        "os_hash_algo": image.os_hash_algo,
+        "os_hash_value": image.os_hash_value,
+        "disk_format": image.disk_format,
+        "container_format": image.container_format,
+    }

@@ -1,0 +1,236 @@
+"""Formats are known, not guessed (§10): each test image's verdict, where the inspection
+decides, how the verifying stream breaks off at a refusal, and the verdicts remembered."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+
+import pytest
+from formatimages import TestImage, bad_images, good_images, raw_disk
+from planted import plant_link, shared_folder
+
+from glancesync.formats import Inspection, Judgement, Verdict, VerdictMemory, verdict_of
+from glancesync.image import Image
+from glancesync.transfer import CHUNK_SIZE, FormatRefused, IntegrityError, VerifyingStream
+
+CASES = [*good_images(), *bad_images()]
+
+
+def declared(test_image: TestImage, container_format: str = "bare", **changes) -> Image:
+    data = test_image.data
+    image = Image(
+        id=f"id-{test_image.name}",
+        name=test_image.name,
+        size=len(data),
+        checksum=hashlib.md5(data).hexdigest(),
+        os_hash_algo="sha512",
+        os_hash_value=hashlib.sha512(data).hexdigest(),
+        disk_format=test_image.disk_format,
+        container_format=container_format,
+    )
+    return replace(image, **changes)
+
+
+def inspected(test_image: TestImage, chunk_size: int = CHUNK_SIZE) -> Verdict:
+    inspection = Inspection(declared(test_image))
+    data = test_image.data
+    for offset in range(0, len(data), chunk_size):
+        inspection.feed(data[offset : offset + chunk_size])
+    return inspection.finish()
+
+
+def read_all(stream: VerifyingStream) -> bytes:
+    parts = []
+    while part := stream.read(65536):
+        parts.append(part)
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("test_image", CASES, ids=lambda case: case.name)
+def test_each_image_is_judged_by_what_its_bytes_are(test_image: TestImage):
+    verdict = inspected(test_image)
+    assert verdict.detected == test_image.detected
+    assert verdict.declared == f"{test_image.disk_format}/bare"
+    if test_image.refused_because is None:
+        assert verdict.judgement is Judgement.ACCEPTED
+        assert verdict.reason is None
+    else:
+        assert verdict.judgement is Judgement.REFUSED
+        assert test_image.refused_because in verdict.reason
+        assert verdict.failed_checks == (
+            (test_image.failed_check,) if test_image.failed_check else ()
+        )
+
+
+@pytest.mark.parametrize("test_image", CASES, ids=lambda case: case.name)
+def test_the_verdict_does_not_depend_on_how_the_bytes_are_cut(test_image: TestImage):
+    assert inspected(test_image, 4096) == inspected(test_image, 3 * CHUNK_SIZE)
+
+
+def test_a_mismatch_names_the_failed_safety_check_too():
+    backing = next(case for case in bad_images() if case.name == "qcow2-backing-file")
+    verdict = inspected(TestImage("backing-declared-raw", backing.data, "raw", "qcow2"))
+    assert verdict.failed_checks == ("backing_file",)
+    assert "the content is not raw" in verdict.reason
+    assert verdict.describe().startswith("declared raw/bare, detected qcow2: ")
+
+
+def test_iso_content_declared_raw_is_refused():
+    iso_image = next(case for case in good_images() if case.name == "good-iso")
+    verdict = inspected(TestImage("iso-declared-raw", iso_image.data, "raw", "iso"))
+    assert verdict.refused
+
+
+@pytest.mark.parametrize("disk_format", ["ami", "aki", "ari"])
+def test_amazon_formats_accept_raw_content(disk_format: str):
+    verdict = inspected(TestImage("kernel", raw_disk(), disk_format, "raw"))
+    assert verdict.judgement is Judgement.ACCEPTED
+
+
+def test_a_large_image_is_decided_from_its_head():
+    large = TestImage("large", raw_disk() * 8, "raw", "raw")
+    inspection = Inspection(declared(large))
+    for offset in range(0, len(large.data), CHUNK_SIZE):
+        if inspection.feed(large.data[offset : offset + CHUNK_SIZE]):
+            break
+    assert inspection.verdict.judgement is Judgement.ACCEPTED
+    assert inspection.bytes_inspected == CHUNK_SIZE
+
+
+@pytest.mark.parametrize(
+    ("container_format", "disk_format"),
+    [("ova", "vmdk"), ("docker", "raw"), ("compressed", "qcow2"), (None, "raw"), ("bare", "ploop")],
+)
+def test_archives_and_unknown_formats_are_not_inspectable(container_format, disk_format):
+    image = declared(TestImage("x", b"", disk_format, ""), container_format)
+    verdict = verdict_of(image)
+    assert verdict.judgement is Judgement.NOT_INSPECTABLE
+    assert "is not inspected" in verdict.reason
+    assert Inspection(image).finish() == verdict
+
+
+@pytest.mark.parametrize("container_format", ["bare", "ovf", "ami"])
+def test_bare_ovf_and_amazon_containers_are_inspected(container_format: str):
+    assert verdict_of(declared(good_images()[0], container_format)) is None
+
+
+# --- the verifying stream
+
+
+@pytest.mark.parametrize("test_image", good_images(), ids=lambda case: case.name)
+def test_a_good_image_flows_through_the_stream_whole(test_image: TestImage):
+    stream = VerifyingStream([test_image.data], declared(test_image))
+    assert read_all(stream) == test_image.data
+    assert stream.inspection.verdict.judgement is Judgement.ACCEPTED
+
+
+@pytest.mark.parametrize("test_image", bad_images(), ids=lambda case: case.name)
+def test_a_bad_image_never_ends_its_stream(test_image: TestImage):
+    chunks = [test_image.data[i : i + 4096] for i in range(0, len(test_image.data), 4096)]
+    stream = VerifyingStream(chunks, declared(test_image))
+    with pytest.raises(FormatRefused) as refusal:
+        read_all(stream)
+    assert refusal.value.verdict == inspected(test_image)
+    with pytest.raises(FormatRefused):  # however often asked
+        stream.read(65536)
+
+
+def test_a_refusal_decided_from_the_head_passes_nothing_on():
+    unsafe = next(case for case in bad_images() if case.name == "qcow2-data-file")
+    padded = TestImage("padded", unsafe.data.ljust(4 * CHUNK_SIZE, b"\0"), "qcow2", "qcow2")
+    stream = VerifyingStream([padded.data[:CHUNK_SIZE], padded.data[CHUNK_SIZE:]], declared(padded))
+    with pytest.raises(FormatRefused, match="data_file"):
+        stream.read(65536)
+
+
+def test_bytes_that_are_not_the_masters_are_an_integrity_error_not_a_verdict():
+    good = good_images()[0]
+    stream = VerifyingStream([good.data[:-1] + b"X"], declared(good))
+    with pytest.raises(IntegrityError):
+        read_all(stream)
+
+
+def test_a_stream_without_inspection_passes_a_bad_image():
+    bad = bad_images()[0]
+    stream = VerifyingStream([bad.data], declared(bad), inspect=False)
+    assert read_all(stream) == bad.data
+
+
+# --- verdicts remembered
+
+
+@pytest.fixture
+def memory(tmp_path) -> VerdictMemory:
+    return VerdictMemory.under(str(tmp_path))
+
+
+def refused_verdict(test_image: TestImage) -> Verdict:
+    return inspected(test_image)
+
+
+def test_a_verdict_is_recalled_for_the_same_image_and_content(memory):
+    bad = bad_images()[0]
+    memory.remember(declared(bad), refused_verdict(bad))
+    assert memory.recall(declared(bad)) == refused_verdict(bad)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"checksum": "0" * 32}, {"os_hash_value": "0" * 128}, {"disk_format": "raw"}, {"id": "other"}],
+    ids=["checksum", "os_hash_value", "disk_format", "id"],
+)
+def test_a_verdict_speaks_only_for_the_same_content_and_formats(memory, changes):
+    bad = bad_images()[0]
+    memory.remember(declared(bad), refused_verdict(bad))
+    image = declared(bad)
+    assert memory.recall(replace(image, **changes)) is None
+
+
+def test_an_image_id_names_no_file_outside_the_memory(memory, tmp_path):
+    bad = bad_images()[0]
+    image = declared(bad, id="../../escape")
+    memory.remember(image, refused_verdict(bad))
+    assert memory.recall(image) == refused_verdict(bad)
+    assert sorted(os.listdir(tmp_path)) == ["glancesync-verdicts"]
+
+
+def test_the_memory_folder_is_this_accounts_alone(tmp_path):
+    memory = VerdictMemory.under(str(tmp_path))
+    assert os.stat(memory.directory).st_mode & 0o777 == 0o700
+
+
+def test_a_memory_folder_others_may_write_is_not_used(tmp_path):
+    folder = tmp_path / "glancesync-verdicts"
+    folder.mkdir()
+    folder.chmod(0o777)
+    assert VerdictMemory.under(str(tmp_path)) is None
+
+
+def test_a_planted_link_in_place_of_the_memory_folder_is_not_followed():
+    with shared_folder() as shared:
+        (shared / "elsewhere").mkdir(mode=0o700)
+        plant_link(shared / "glancesync-verdicts", shared / "elsewhere")
+        assert VerdictMemory.under(str(shared)) is None
+
+
+def test_a_planted_link_in_place_of_a_verdict_is_not_followed(memory, tmp_path):
+    bad = bad_images()[0]
+    image = declared(bad)
+    memory.remember(image, refused_verdict(bad))
+    (path,) = (os.path.join(memory.directory, name) for name in os.listdir(memory.directory))
+    target = tmp_path / "target.json"
+    os.rename(path, target)
+    os.symlink(target, path)
+    assert memory.recall(image) is None
+
+
+def test_a_damaged_verdict_file_is_ignored(memory):
+    bad = bad_images()[0]
+    image = declared(bad)
+    memory.remember(image, refused_verdict(bad))
+    (name,) = os.listdir(memory.directory)
+    with open(os.path.join(memory.directory, name), "w") as handle:
+        handle.write('{"image": ')
+    assert memory.recall(image) is None
