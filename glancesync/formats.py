@@ -6,6 +6,8 @@
   one or a VMDK whose grain directory is at its end) and then looks at no further byte;
   `transfer.VerifyingStream` feeds one and breaks off at a refusal (`FormatRefused`).
 - `verdict_of(image)`: the verdict known without reading a byte: the image is not inspectable.
+- `inspect_head(image, read_part)`: the verdict from as few bytes as the inspectors need, read
+  in pieces from the start (HTTP Range requests), each twice the size of the last.
 - `VerdictMemory`: the verdicts of earlier reads, per master image id and checksum, in the
   cache folder, so that a refused image is not read again and --show-status can name it.
 
@@ -28,6 +30,8 @@ import json
 import logging
 import os
 import stat
+from collections.abc import Callable, Generator
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from enum import Enum
 
@@ -50,6 +54,8 @@ _ACCEPTED = {
     "ari": {"raw"},
 }
 _ORDER = tuple(format_inspector.ALL_FORMATS)  # raw, qcow2, …, iso, gpt, luks
+FIRST_PART = 256 * 1024  # bytes: what decides most images (the VHDX inspector waits that long)
+LARGEST_PART = 64 * 1024**2  # bytes read by one request of inspect_head
 MEMORY_FOLDER = "glancesync-verdicts"
 _LONGEST_MEMORY_FILE = 16 * 1024  # bytes: a verdict file is a few hundred
 
@@ -164,6 +170,39 @@ class Inspection:
 
     def _refused(self, detected: str | None, reason: str, failed: tuple[str, ...] = ()) -> Verdict:
         return Verdict(Judgement.REFUSED, declared(self._image), detected, failed, reason)
+
+
+# (start, length) -> at most `length` of the image's bytes from `start` on, as chunks
+ReadPart = Callable[[int, int], Generator[bytes, None, None]]
+
+
+@dataclass(frozen=True)
+class HeadVerdict:
+    verdict: Verdict
+    bytes_read: int
+
+
+def inspect_head(image: Image, read_part: ReadPart) -> HeadVerdict:
+    """The verdict on `image` from its bytes read in parts from the start (FIRST_PART, then
+    each twice the last, at most LARGEST_PART) until the inspection decides or the image ends
+    (at its size, or at a short part when its size is unknown). A part that brings nothing
+    before the size is reached raises EOFError."""
+    inspection = Inspection(image)
+    start, length = 0, FIRST_PART
+    while inspection.verdict is None and (image.size is None or start < image.size):
+        received = 0
+        with closing(read_part(start, length)) as chunks:
+            for chunk in chunks:
+                received += len(chunk)
+                if inspection.feed(chunk):
+                    break
+        if received == 0 and image.size is not None:
+            raise EOFError(f"no bytes from offset {start} on, of {image.size}")
+        start += received
+        if received < length and image.size is None:
+            break
+        length = min(2 * length, LARGEST_PART)
+    return HeadVerdict(inspection.finish(), start)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 tools/bootstrap) or as byte-exact headers written here. Each `TestImage` has its bytes, the
 disk_format it is declared with, and what the inspection says of it.
 
-Good: raw, qcow2, vmdk, iso, a raw disk with an MBR (detected gpt), a hybrid ISO (iso+gpt).
+Good: raw, qcow2, vmdk (monolithicSparse; streamOptimized, judged at its end), iso, a raw disk
+with an MBR (detected gpt), a hybrid ISO (iso+gpt).
 Bad: a qcow2 with a backing file, a qcow2 with an external data file, a VMDK whose extent is a
 host file, a qcow2 declared raw, a vmdk declared qcow2, random bytes declared qcow2.
 """
@@ -22,6 +23,7 @@ import pytest
 
 SECTOR = 512
 VIRTUAL_SIZE = 1024 * 1024  # bytes of each disk
+GD_OFFSET = 56  # where a VMDK sparse header has the grain directory's offset
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,11 @@ def qemu_img(*arguments: str) -> None:
     subprocess.run(["qemu-img", *arguments], check=True, capture_output=True)
 
 
-def converted(disk_format: str, *options: str) -> bytes:
-    """The raw disk converted by qemu-img to `disk_format`."""
+def converted(disk_format: str, *options: str, disk: bytes | None = None) -> bytes:
+    """The raw disk (or `disk`) converted by qemu-img to `disk_format`."""
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder, "disk.raw"), Path(folder, "disk.out")
-        source.write_bytes(raw_disk())
+        source.write_bytes(raw_disk() if disk is None else disk)
         qemu_img("convert", "-f", "raw", "-O", disk_format, *options, str(source), str(target))
         return target.read_bytes()
 
@@ -96,12 +98,24 @@ def vmdk_with_host_extent() -> bytes:
     return data[:start] + extent.ljust(end - start, b" ") + data[end:]
 
 
+def stream_optimized_vmdk() -> bytes:
+    """A streamOptimized VMDK of incompressible content whose grain directory is found in the
+    footer at its end, as VMware writes them (qemu-img's, rewritten: its header says
+    "at the end", and a footer marker, the footer and the end-of-stream marker follow)."""
+    data = converted("vmdk", "-o", "subformat=streamOptimized", disk=random_bytes() * 2)
+    header = data[:SECTOR]
+    at_end = header[:GD_OFFSET] + b"\xff" * 8 + header[GD_OFFSET + 8 :]
+    footer_marker = struct.pack("<QII", 1, 0, 3).ljust(SECTOR, b"\0")
+    return at_end + data[SECTOR:] + footer_marker + header + bytes(SECTOR)
+
+
 @cache
 def good_images() -> tuple[TestImage, ...]:
     return (
         TestImage("good-raw", raw_disk(), "raw", "raw"),
         TestImage("good-qcow2", converted("qcow2"), "qcow2", "qcow2"),
         TestImage("good-vmdk", converted("vmdk"), "vmdk", "vmdk"),
+        TestImage("stream-optimized-vmdk", stream_optimized_vmdk(), "vmdk", "vmdk"),
         TestImage("good-iso", iso(), "iso", "iso"),
         TestImage("mbr-raw", with_mbr(raw_disk(), 0x83, 1, 2047), "raw", "gpt"),
         TestImage("hybrid-iso", with_mbr(iso(), 0x17, 0, 64), "iso", "iso+gpt"),

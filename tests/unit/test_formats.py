@@ -11,7 +11,15 @@ import pytest
 from formatimages import TestImage, bad_images, good_images, raw_disk
 from planted import plant_link, shared_folder
 
-from glancesync.formats import Inspection, Judgement, Verdict, VerdictMemory, verdict_of
+from glancesync.formats import (
+    FIRST_PART,
+    Inspection,
+    Judgement,
+    Verdict,
+    VerdictMemory,
+    inspect_head,
+    verdict_of,
+)
 from glancesync.image import Image
 from glancesync.transfer import CHUNK_SIZE, FormatRefused, IntegrityError, VerifyingStream
 
@@ -114,6 +122,54 @@ def test_archives_and_unknown_formats_are_not_inspectable(container_format, disk
 @pytest.mark.parametrize("container_format", ["bare", "ovf", "ami"])
 def test_bare_ovf_and_amazon_containers_are_inspected(container_format: str):
     assert verdict_of(declared(good_images()[0], container_format)) is None
+
+
+# --- the head of an image, read in parts
+
+
+class Parts:
+    """A master that answers Range requests on `data`, 4 KiB per chunk, and counts them."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.requests: list[tuple[int, int]] = []
+
+    def __call__(self, start: int, length: int):
+        self.requests.append((start, length))
+        part = self.data[start : start + length]
+        for offset in range(0, len(part), 4096):
+            yield part[offset : offset + 4096]
+
+
+@pytest.mark.parametrize("test_image", CASES, ids=lambda case: case.name)
+def test_the_head_gives_the_verdict_of_the_whole(test_image: TestImage):
+    checked = inspect_head(declared(test_image), Parts(test_image.data))
+    assert checked.verdict == inspected(test_image)
+
+
+def test_a_large_image_is_judged_from_one_part_of_its_head():
+    large = TestImage("large", raw_disk() * 64, "raw", "raw")
+    parts = Parts(large.data)
+    checked = inspect_head(declared(large), parts)
+    assert checked.verdict.judgement is Judgement.ACCEPTED
+    assert parts.requests == [(0, FIRST_PART)]
+    assert checked.bytes_read == FIRST_PART
+
+
+def test_an_image_judged_at_its_end_is_read_whole_in_parts_twice_the_last():
+    vmdk = next(case for case in good_images() if case.name == "stream-optimized-vmdk")
+    parts = Parts(vmdk.data)
+    checked = inspect_head(declared(vmdk), parts)
+    assert checked.bytes_read == len(vmdk.data) > 4 * FIRST_PART
+    lengths = [length for _, length in parts.requests]
+    assert lengths == [FIRST_PART * 2**index for index in range(len(lengths))]
+
+
+def test_a_master_that_stops_sending_before_the_size_is_an_error():
+    head = TestImage("head", raw_disk()[:100_000], "raw", "raw")
+    image = replace(declared(head), size=10 * len(head.data))
+    with pytest.raises(EOFError):
+        inspect_head(image, Parts(head.data))
 
 
 # --- the verifying stream
