@@ -151,9 +151,10 @@ def glancesync(
     parallel: bool = False,
     mode: str | None = None,
     workdir: Path,
+    program: Sequence[str] = (str(REPO / ".venv" / "bin" / "glancesync"),),
 ) -> Run:
-    """The glancesync CLI of this repository on the local cloud, measured."""
-    args = [str(REPO / ".venv" / "bin" / "glancesync"), "--config-file", cloud.conf]
+    """The glancesync CLI of this repository (or `program`) on the local cloud, measured."""
+    args = [*program, "--config-file", cloud.conf]
     args += ["--run-dir", str(workdir / "runs"), "--config", f"main.lock_file={workdir / 'lock'}"]
     args += ["--config", f"main.cache_dir={workdir}", *(f"--config={o}" for o in overrides)]
     if parallel:

@@ -41,7 +41,7 @@ class FormatRefused(TransferError):
 
 class VerifyingStream:
     """A readable file-like object over an iterable of chunks, checked against `expected`:
-    its size and hashes, and (with `inspect`) its format.
+    its size and hashes, and its format.
 
     `on_verified` is called once, when the last byte has been read and everything matched,
     before the final empty read is returned. Every byte is copied at most once: a chunk that
@@ -53,12 +53,11 @@ class VerifyingStream:
         chunks: Iterable[bytes],
         expected: Image,
         on_verified: Callable[[], None] | None = None,
-        inspect: bool = True,
     ):
         self._chunks: Iterator[bytes] = iter(chunks)
         self._expected = expected
         self._on_verified = on_verified
-        self.inspection = Inspection(expected) if inspect else None
+        self.inspection = Inspection(expected)
         self._chunk = b""
         self._offset = 0  # bytes of _chunk already returned
         self._finished = False
@@ -103,7 +102,7 @@ class VerifyingStream:
             if chunk is None:
                 self._finished = True
                 self.verify()
-                self._judge(self.inspection.finish() if self.inspection else None)
+                self._judge(self.inspection.finish())
                 if self._on_verified is not None:
                     self._on_verified()
                 return
@@ -111,7 +110,7 @@ class VerifyingStream:
             self._md5.update(chunk)
             if self._hash is not None:
                 self._hash.update(chunk)
-            self._judge(self.inspection.feed(chunk) if self.inspection else None)
+            self._judge(self.inspection.feed(chunk))
         except (IntegrityError, FormatRefused) as failure:
             self._failure = failure
             raise

@@ -34,6 +34,11 @@ class TestImage:
     detected: str  # what the inspector finds
     refused_because: str | None = None  # a part of the reason of a refusal; None: accepted
     failed_check: str | None = None  # oslo's name of the safety check that fails
+    # How it is planted in the master: Glance >= 30 refuses unsafe content (a backing file, a
+    # data file, a host extent) uploaded with container_format bare, and only warns of a
+    # mismatch; it inspects no other container format, so the unsafe ones come as ovf, as they
+    # exist in federations whose Glance is older.
+    container_format: str = "bare"
 
     __test__ = False  # not a test class, whatever its name
 
@@ -134,6 +139,7 @@ def bad_images() -> tuple[TestImage, ...]:
             "qcow2",
             "safety check backing_file failed",
             "backing_file",
+            "ovf",
         ),
         TestImage(
             "qcow2-data-file",
@@ -142,6 +148,7 @@ def bad_images() -> tuple[TestImage, ...]:
             "qcow2",
             "safety check data_file failed",
             "data_file",
+            "ovf",
         ),
         TestImage(
             "vmdk-host-extent",
@@ -150,6 +157,7 @@ def bad_images() -> tuple[TestImage, ...]:
             "vmdk",
             "safety check descriptor failed",
             "descriptor",
+            "ovf",
         ),
         TestImage("qcow2-declared-raw", converted("qcow2"), "raw", "qcow2", "is not raw"),
         TestImage("vmdk-declared-qcow2", converted("vmdk"), "qcow2", "vmdk", "is not qcow2"),

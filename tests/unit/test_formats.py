@@ -208,12 +208,6 @@ def test_bytes_that_are_not_the_masters_are_an_integrity_error_not_a_verdict():
         read_all(stream)
 
 
-def test_a_stream_without_inspection_passes_a_bad_image():
-    bad = bad_images()[0]
-    stream = VerifyingStream([bad.data], declared(bad), inspect=False)
-    assert read_all(stream) == bad.data
-
-
 # --- verdicts remembered
 
 

@@ -1,0 +1,198 @@
+"""The cost of format inspection (§10) on the local cloud, side by side in one run.
+
+    bash bench/run [--quick] [--repeat N]      (this is its last part)
+    .venv/bin/python bench/inspection.py [--quick] [--repeat N]
+
+1. one 1 GiB image master → one region: glancesync, and glancesync with inspection switched
+   off (bench/uninspected.py), interleaved; the ratio of their medians (target ≤ 1.02); and
+   the inspector's own CPU time over the same GiB, fed whole (the worst case: an image only
+   its end decides) and as a sync feeds it (until it decides);
+2. `--check-formats` over 100 images of 64 MiB: wall time, and the bytes read from the master
+   per image (a counting proxy in front of the master's Glance), against the image size.
+
+The local cloud is emptied (`reset`) before and after. Prints a table and writes
+bench/results/inspection-<date>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cloudkit import REPO, Cloud, GiB, MiB, random_chunks
+from localcloud_client import localcloud_checked
+from oslo_utils.imageutils import format_inspector
+
+from bench import MASTER, Bench, machine, only, print_table, proxied, region_seconds, verdict
+from glancesync.formats import Inspection
+from glancesync.image import Image
+from glancesync.transfer import CHUNK_SIZE
+
+UNINSPECTED = (str(REPO / ".venv" / "bin" / "python"), str(REPO / "bench" / "uninspected.py"))
+BIG = "bench-inspect-big"
+MANY = "bench-check"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    big: int
+    images: int
+    image: int
+
+    @classmethod
+    def of(cls, quick: bool) -> Sizes:
+        return cls(128 * MiB, 10, 16 * MiB) if quick else cls(GiB, 100, 64 * MiB)
+
+
+def part_overhead(bench: Bench) -> None:
+    size = bench.sizes.big
+    label = f"inspection, 1 → 1 region, {size // MiB} MiB"
+
+    def variant(program: tuple[str, ...] | None, name: str):
+        def run() -> float:
+            bench.clear(BIG, "Lisbon")
+            extra = {"program": program} if program else {}
+            result = bench.sync(["Lisbon"], only(BIG), **extra)
+            bench.samples(label).setdefault(f"{name}, region work", []).append(
+                region_seconds(result.output)
+            )
+            return result.seconds
+
+        return run
+
+    times = bench.timed(
+        label,
+        {"inspected (glancesync)": variant(None, "inspected"),
+         "not inspected": variant(UNINSPECTED, "not inspected")},
+    )  # fmt: skip
+    for name in ("inspected, region work", "not inspected, region work"):
+        times[name] = statistics.median(bench.samples(label)[name])
+    for name, seconds in times.items():
+        bench.row(label, name, f"{bench.spread(label, name)}, {size / MiB / seconds:.0f} MiB/s")
+    ratio = times["inspected (glancesync)"] / times["not inspected"]
+    work_ratio = times["inspected, region work"] / times["not inspected, region work"]
+    bench.row(
+        label, "inspected / not inspected", f"{ratio:.3f}", f"≤ 1.02 {verdict(ratio <= 1.02)}"
+    )
+    bench.row(label, "the same, region work only", f"{work_ratio:.3f}")
+    whole, decided, inspected = inspector_cpu(size)
+    bench.row(label, "inspector CPU, every byte fed (worst case)", f"{whole:.3f} s")
+    bench.row(
+        label, f"inspector CPU as a sync feeds it ({inspected // 1024} KiB)", f"{decided:.4f} s"
+    )
+    bench.results["overhead"] = {
+        "seconds": times,
+        "ratio": ratio,
+        "region_work_ratio": work_ratio,
+        "inspector_cpu_whole": whole,
+        "inspector_cpu_until_decided": decided,
+        "bytes_inspected": inspected,
+    }
+
+
+def inspector_cpu(size: int) -> tuple[float, float, int]:
+    """CPU seconds of oslo's inspectors over `size` random bytes in CHUNK_SIZE chunks: fed all
+    of them, and fed as `Inspection` feeds them (until it decides); and the bytes it took."""
+    chunks = list(random_chunks(64 * MiB, CHUNK_SIZE))
+    rounds = size // (64 * MiB)
+
+    class Pending:
+        chunk = b""
+
+        def read(self, _size: int) -> bytes:
+            return self.chunk
+
+    pending = Pending()
+    wrapper = format_inspector.InspectWrapper(pending)
+    started = time.process_time()
+    for _ in range(rounds):
+        for chunk in chunks:
+            pending.chunk = chunk
+            wrapper.read(len(chunk))
+    wrapper.close()
+    whole = time.process_time() - started
+    inspection = Inspection(Image("bench", "bench", disk_format="raw", container_format="bare"))
+    started = time.process_time()
+    for _ in range(rounds):
+        for chunk in chunks:
+            inspection.feed(chunk)
+    inspection.finish()
+    return whole, time.process_time() - started, inspection.bytes_inspected
+
+
+def part_check_formats(bench: Bench) -> None:
+    count, size = bench.sizes.images, bench.sizes.image
+    label = f"--check-formats, {count} images of {size // MiB} MiB"
+    bench.clear(BIG, MASTER)
+    for number in range(count):
+        bench.cloud.put_random(MASTER, f"{MANY}-{number:03}", size)
+    seconds = bench.timed(label, {"--check-formats": lambda: check(bench).seconds})
+    with proxied(bench.cloud, MASTER) as proxies:
+        proxy, name = proxies[MASTER]
+        check(bench, f"main.master_region={name}")
+        read = proxy.bytes_down
+    per_image = read / count
+    bench.row(label, "--check-formats", bench.spread(label, "--check-formats"))
+    bench.row(label, "per image", f"{seconds['--check-formats'] / count * 1000:.0f} ms")
+    bench.row(
+        label,
+        "bytes read from the master per image",
+        f"{per_image / 1024:.0f} KiB ({per_image / size:.2%} of the image, listing included)",
+    )
+    bench.results["check_formats"] = {
+        "images": count,
+        "image_size": size,
+        "seconds": seconds["--check-formats"],
+        "master_bytes": read,
+    }
+
+
+def check(bench: Bench, *overrides: str):
+    result = bench.sync(["Lisbon"], *overrides, mode="--check-formats")
+    lines = [line for line in result.output.splitlines() if line.startswith(MANY)]
+    if len(lines) != bench.sizes.images:
+        raise SystemExit(f"--check-formats did not report every image:\n{result.output}")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--repeat", type=int, help="runs per variant (default 3, quick 1)")
+    args = parser.parse_args()
+    sizes = Sizes.of(args.quick)
+    repeat = args.repeat or (1 if args.quick else 3)
+    cloud = Cloud()
+    localcloud_checked("reset")
+    results_dir = REPO / "bench" / "results"
+    results_dir.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="glancesync-bench-") as work:
+        bench = Bench(cloud, Path(work), sizes, repeat)
+        bench.results["machine"] = machine()
+        print(f"format inspection benchmark, median of {repeat}", flush=True)
+        try:
+            cloud.put_random(MASTER, BIG, sizes.big)
+            part_overhead(bench)
+            part_check_formats(bench)
+        finally:
+            localcloud_checked("reset")
+    bench.results["machine"]["load_average_at_end"] = os.getloadavg()
+    bench.results["table"] = bench.rows
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = results_dir / f"inspection-{stamp}{'-quick' if args.quick else ''}.json"
+    path.write_text(json.dumps(bench.results, indent=2) + "\n")
+    print_table(bench.rows)
+    print(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
