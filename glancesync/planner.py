@@ -19,6 +19,10 @@ Decisions where the spec is silent:
   The others are the region's own: those that differ from the master are named in
   `MetadataChange.kept`, so that an operator sees what is left alone, but they never make an
   image `pending_metadata`. The upload marker is never compared, copied or kept.
+- A master image refused for its format (§10: a remembered verdict, `verdicts`) is
+  `error_format` in every region where it is synchronised, whatever the region holds: it is
+  never copied and no metadata of its is brought over; a region's copy is left as it is. An
+  image whose kernel or ramdisk is `error_format` without a copy in the region is `error_ami`.
 - Obsolete images (§8) have no status of their own: an obsolete item is `pending_metadata`
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
@@ -32,6 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from glancesync.formats import Verdict
 from glancesync.image import COMPARED_ATTRIBUTES, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import TargetSettings
 
@@ -52,6 +57,7 @@ class Status(str, Enum):
     PENDING_AMI = "pending_ami"
     ERROR_CHECKSUM = "error_checksum"
     ERROR_AMI = "error_ami"
+    ERROR_FORMAT = "error_format"
 
 
 class Action(str, Enum):
@@ -210,20 +216,28 @@ def plan_region(
     target: TargetSettings,
     region: str,
     project_id: str,
+    refusals: Mapping[str, Verdict] | None = None,
 ) -> RegionPlan:
     """The plan of one region, from the selected master images (`select_master_images`), the
-    region's images, and the target whose credentials belong to project `project_id`."""
+    region's images, the target whose credentials belong to project `project_id`, and the
+    verdicts that refused master images for their format (§10), by master image id."""
     warnings: list[str] = []
     leftovers = unfinished_uploads(regional_images, project_id)
     leftover_ids = {image.id for image in leftovers}
     regional_images = [image for image in regional_images if image.id not in leftover_ids]
     synchronised = [image for image in master_images if is_synchronised(image, target)]
     matches = _match(synchronised, regional_images, target, project_id, warnings)
+    refusals = refusals or {}
     matched: dict[str, _Matched] = {}
     for image in synchronised:
         regional = matches.get(image.name)
-        matched[image.id] = _Matched(image, regional, _content_status(image, regional, target))
-    items = [_plan_item(entry, matched, target, warnings) for entry in matched.values()]
+        status = (
+            Status.ERROR_FORMAT
+            if image.id in refusals
+            else _content_status(image, regional, target)
+        )
+        matched[image.id] = _Matched(image, regional, status)
+    items = [_plan_item(entry, matched, target, refusals, warnings) for entry in matched.values()]
     if target.support_obsolete_images:
         synchronised_names = {image.name for image in synchronised}
         items += _obsolete_items(
@@ -290,9 +304,14 @@ def _plan_item(
     entry: _Matched,
     matched: Mapping[str, _Matched],
     target: TargetSettings,
+    refusals: Mapping[str, Verdict],
     warnings: list[str],
 ) -> PlanItem:
     master, regional, status = entry.master, entry.regional, entry.status
+    if status is Status.ERROR_FORMAT:
+        problem = f"{master.name}: format refused: {refusals[master.id].describe()}"
+        warnings.append(problem)
+        return PlanItem(status, master, regional, problem=problem)
     if status is Status.ERROR_CHECKSUM:
         problem = (
             f"{master.name}: the content of the regional image {regional.id} (checksum "
@@ -345,6 +364,8 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
             missing.append(f"{key} {uuid}")
         elif dependency.status in _ACTION_OF_NEW_CONTENT:
             pending[key] = dependency.master.name
+        elif dependency.regional is None:  # refused for its format, never copied
+            missing.append(f"{key} {uuid} ({dependency.master.name}: {dependency.status.value})")
         else:
             known[key] = dependency.regional.id
     return _References(known, pending, tuple(missing))

@@ -85,11 +85,20 @@ class RegionReport:
     @property
     def decisions(self) -> int:
         """Images whose `error_*` status waits for the operator's decision."""
-        return sum(count for status, count in self.statuses.items() if status.startswith("error_"))
+        return sum(
+            count
+            for status, count in self.statuses.items()
+            if status.startswith("error_") and status != Status.ERROR_FORMAT.value
+        )
+
+    @property
+    def refused(self) -> int:
+        """Images refused for their format (§10): a failure, not a decision."""
+        return self.statuses[Status.ERROR_FORMAT.value]
 
     @property
     def succeeded(self) -> bool:
-        return self.failure is None and not self.leftovers_kept
+        return self.failure is None and not self.leftovers_kept and not self.refused
 
     def summary_line(self, dry_run: bool) -> str:
         counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items()))
@@ -100,6 +109,8 @@ class RegionReport:
         line += f" in {self.seconds:.1f} s"
         if self.leftovers_kept:
             line += f"; {self.leftovers_kept} leftover(s) could not be deleted"
+        if self.refused:
+            line += f"; {self.refused} refused for its format (error_format)"
         if self.decisions:
             line += f"; {_need_a_decision(self.decisions)}"
         if self.failure:
@@ -111,7 +122,7 @@ class RegionReport:
 class RunSummary(Record):
     """The last object of `--format json` (the only one with `exit_status`): the counts of
     the run's summary. `statuses` are the images per status when the run ends, all regions
-    together; `failed_regions` those that failed or kept a leftover."""
+    together; `failed_regions` those that failed, kept a leftover or refused an image."""
 
     regions: int
     statuses: dict[str, int]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from glancesync.condition import compile_condition
+from glancesync.formats import Judgement, Verdict
 from glancesync.image import UPLOAD_MARKER, Image
 from glancesync.planner import (
     MetadataChange,
@@ -64,8 +65,8 @@ class Condition:
         return self.test(image, metadata_set)
 
 
-def plan(masters, regionals=(), **options) -> RegionPlan:
-    return plan_region(masters, regionals, target(**options), "Madrid", PROJECT)
+def plan(masters, regionals=(), refusals=None, **options) -> RegionPlan:
+    return plan_region(masters, regionals, target(**options), "Madrid", PROJECT, refusals)
 
 
 def outcomes(region_plan: RegionPlan) -> dict[str, tuple[str, str]]:
@@ -836,3 +837,33 @@ def test_an_unfinished_upload_of_ours_is_a_leftover_and_not_a_match() -> None:
 def test_an_unfinished_upload_of_another_project_is_left_alone() -> None:
     theirs = regional("b", owner=OTHER, properties={UPLOAD_MARKER: "started by glancesync"})
     assert plan([master("a")], [theirs]).leftovers == ()
+
+
+# --- formats (§10)
+
+REFUSED = Verdict(
+    Judgement.REFUSED,
+    "qcow2/ovf",
+    "qcow2",
+    ("backing_file",),
+    "qcow2 safety check backing_file failed",
+)
+
+
+@pytest.mark.parametrize(
+    "regionals",
+    [(), (regional("disk"),), (regional("disk", checksum="other"),)],
+    ids=["missing", "same content", "other content"],
+)
+def test_a_refused_image_is_error_format_whatever_the_region_holds(regionals):
+    region_plan = plan([master("disk")], regionals, {"m-disk": REFUSED}, replace=frozenset({"any"}))
+    (refused,) = region_plan.items
+    assert (refused.status, refused.action) == ("error_format", "none")
+    assert refused.problem == f"disk: format refused: {REFUSED.describe()}"
+    assert refused.problem in region_plan.warnings
+
+
+def test_an_image_whose_kernel_is_refused_and_not_in_the_region_is_error_ami():
+    region_plan = plan([KERNEL, RAMDISK, AMI], (), {KERNEL.id: REFUSED})
+    assert item(region_plan, AMI.name).status == "error_ami"
+    assert item(region_plan, RAMDISK.name).status == "pending_upload"

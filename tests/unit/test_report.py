@@ -25,6 +25,12 @@ EXIT_CASES = [
     ),
     pytest.param([region(statuses=Counter(error_ami=1))], [], EXIT_DECISION, id="error_ami: 4"),
     pytest.param(
+        [region(statuses=Counter(ok=1, error_checksum=1, error_format=1))],
+        [],
+        EXIT_FAILURE,
+        id="an image refused for its format is a failure, not a decision: 1",
+    ),
+    pytest.param(
         [region(statuses=Counter(error_checksum=1)), region("Paris", failure="down")],
         [],
         EXIT_FAILURE,
@@ -124,3 +130,8 @@ def test_the_summary_record_has_the_counts_and_the_exit_status() -> None:
         '{"regions": 2, "statuses": {"error_checksum": 1, "ok": 1}, "uploaded_bytes": 10, '
         '"failures": 1, "decisions": 1, "failed_regions": ["Paris"], "exit_status": 1}'
     )
+
+
+def test_a_region_line_names_its_refused_images() -> None:
+    line = region(statuses=Counter(ok=1, error_format=2)).summary_line(dry_run=False)
+    assert line.endswith("; 2 refused for its format (error_format)")
