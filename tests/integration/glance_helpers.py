@@ -84,15 +84,17 @@ class Cloud:
         *,
         disk_format: str = "raw",
         visibility: str = "public",
+        container_format: str | None = None,
         **properties: Any,
     ) -> dict[str, Any]:
-        """Create an image (uploading `data` unless None) and return its raw record."""
+        """Create an image (uploading `data` unless None) and return its raw record; the
+        container_format is `bare` (the amazon ones for their disk formats) unless given."""
         glance = self.client(region)
         image = glance.images.create(
             name=name,
             disk_format=disk_format,
             visibility=visibility,
-            container_format=CONTAINER_FORMATS.get(disk_format, "bare"),
+            container_format=container_format or CONTAINER_FORMATS.get(disk_format, "bare"),
             **properties,
         )
         if data is not None:

@@ -11,6 +11,7 @@ import pytest
 from formatimages import TestImage, bad_images, good_images, raw_disk
 from planted import plant_link, shared_folder
 
+from glancesync.cache import MasterCache
 from glancesync.formats import (
     FIRST_PART,
     Inspection,
@@ -206,6 +207,32 @@ def test_bytes_that_are_not_the_masters_are_an_integrity_error_not_a_verdict():
     stream = VerifyingStream([good.data[:-1] + b"X"], declared(good))
     with pytest.raises(IntegrityError):
         read_all(stream)
+
+
+# --- the shared master cache
+
+
+def test_a_refused_image_is_never_published_in_the_cache(tmp_path):
+    bad = next(case for case in bad_images() if case.name == "qcow2-backing-file")
+    cache = MasterCache(str(tmp_path), stall_timeout=5)
+    chunks = [bad.data[i : i + 4096] for i in range(0, len(bad.data), 4096)]
+    with pytest.raises(FormatRefused), cache.stream(declared(bad), lambda: iter(chunks)) as writer:
+        read_all(writer)
+    assert not (tmp_path / "id-qcow2-backing-file.done").exists()
+    assert (tmp_path / "id-qcow2-backing-file.data").stat().st_size == 0
+
+
+@pytest.mark.parametrize("test_image", bad_images(), ids=lambda case: case.name)
+def test_bad_bytes_read_from_the_cache_are_refused_too(tmp_path, test_image: TestImage):
+    """Bytes in the cache, published as if a run had verified them, are inspected again."""
+    image = declared(test_image)
+    (tmp_path / f"{image.id}.lock").write_text(str(image.size))
+    (tmp_path / f"{image.id}.data").write_bytes(test_image.data)
+    (tmp_path / f"{image.id}.done").touch()
+    cache = MasterCache(str(tmp_path), stall_timeout=5)
+    with cache.stream(image, lambda: pytest.fail("the master is not read")) as stream:
+        with pytest.raises(FormatRefused):
+            read_all(stream)
 
 
 # --- verdicts remembered
