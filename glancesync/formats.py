@@ -8,7 +8,7 @@
 - `verdict_of(image)`: the verdict known without reading a byte: the image is not inspectable.
 - `inspect_head(image, read_part)`: the verdict from as few bytes as the inspectors need, read
   in pieces from the start (HTTP Range requests), each twice the size of the last.
-- `VerdictMemory`: the verdicts of earlier reads, per master image id and checksum, in the
+- `VerdictMemory`: the refusals of earlier reads, per master image id and checksum, in the
   cache folder, so that a refused image is not read again and --show-status can name it.
 
 Decisions:
@@ -26,6 +26,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -207,38 +208,22 @@ def inspect_head(image: Image, read_part: ReadPart) -> HeadVerdict:
 
 @dataclass(frozen=True)
 class VerdictMemory:
-    """Verdicts on inspected master images, one file each in `directory` (ours alone), named
-    by the image's id and checksum; a file speaks only for the same id, hashes and formats."""
+    """Refusals of master images (§10), one file each in MEMORY_FOLDER under the cache folder
+    `parent`, named by the image's id and checksum; a file speaks only for the same id, hashes
+    and formats. The folder is made (mode 0700) by the first refusal; one that is not this
+    account's alone (a link, another owner, writable by others) is not used, with a warning.
+    Holds no open file: it pickles into --parallel jobs."""
 
-    directory: str
+    parent: str
 
-    @classmethod
-    def under(cls, parent: str) -> VerdictMemory | None:
-        """The memory in MEMORY_FOLDER under the cache folder `parent`, made if missing (mode
-        0700); None, with a warning, where it is not a folder of this account's alone."""
-        directory = os.path.join(parent, MEMORY_FOLDER)
-        try:
-            os.mkdir(directory, 0o700)
-        except FileExistsError:
-            pass
-        except OSError as error:
-            LOG.warning("format verdicts are not remembered: %s: %s", directory, error.strerror)
-            return None
-        status = os.lstat(directory)
-        if (
-            not stat.S_ISDIR(status.st_mode)
-            or status.st_uid != os.getuid()
-            or status.st_mode & 0o022
-        ):
-            LOG.warning(
-                "format verdicts are not remembered: %s is not a folder of this account's alone",
-                directory,
-            )
-            return None
-        return cls(directory)
+    @property
+    def directory(self) -> str:
+        return os.path.join(self.parent, MEMORY_FOLDER)
 
     def recall(self, image: Image) -> Verdict | None:
-        """The remembered verdict on `image`'s current content, if any."""
+        """The remembered refusal of `image`'s current content, if any."""
+        if not self._usable(make=False):
+            return None
         try:
             descriptor = open_file(self._path(image), os.O_RDONLY)
         except FileNotFoundError:
@@ -254,13 +239,16 @@ class VerdictMemory:
                 return None
             record["judgement"] = Judgement(record["judgement"])
             record["failed_checks"] = tuple(record["failed_checks"])
-            return Verdict(**record)
+            verdict = Verdict(**record)
         except (ValueError, KeyError, TypeError, AttributeError):
             LOG.warning("%s: not a verdict: ignored", self._path(image))
             return None
+        return verdict if verdict.refused else None
 
     def remember(self, image: Image, verdict: Verdict) -> None:
-        """Keep the verdict on `image` (a failure to write is only logged)."""
+        """Keep a refusal of `image` (other verdicts are not kept; a failure is only logged)."""
+        if not verdict.refused or not self._usable(make=True):
+            return
         record = {"image": _identity(image), **asdict(verdict)}
         try:
             with replacing(self._path(image), 0o600) as handle:
@@ -268,8 +256,34 @@ class VerdictMemory:
         except OSError as error:
             LOG.warning("%s: %s", self._path(image), error.strerror)
 
+    def _usable(self, make: bool) -> bool:
+        """Whether the folder exists (made if `make`) and is this account's alone."""
+        directory = self.directory
+        try:
+            if make and not os.path.lexists(directory):
+                os.mkdir(directory, 0o700)
+            status = os.lstat(directory)
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            _warn_once(f"{directory}: {error.strerror}")
+            return False
+        if (
+            stat.S_ISDIR(status.st_mode)
+            and status.st_uid == os.getuid()
+            and not status.st_mode & 0o022
+        ):
+            return True
+        _warn_once(f"{directory} is not a folder of this account's alone")
+        return False
+
     def _path(self, image: Image) -> str:
         return os.path.join(self.directory, f"{file_name(f'{image.id} {image.checksum}')}.json")
+
+
+@functools.cache
+def _warn_once(problem: str) -> None:
+    LOG.warning("refusals of image formats are not remembered: %s", problem)
 
 
 def _identity(image: Image) -> dict[str, str | None]:

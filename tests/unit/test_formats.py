@@ -240,17 +240,22 @@ def test_bad_bytes_read_from_the_cache_are_refused_too(tmp_path, test_image: Tes
 
 @pytest.fixture
 def memory(tmp_path) -> VerdictMemory:
-    return VerdictMemory.under(str(tmp_path))
+    return VerdictMemory(str(tmp_path))
 
 
-def refused_verdict(test_image: TestImage) -> Verdict:
-    return inspected(test_image)
+BAD = bad_images()[0]
 
 
-def test_a_verdict_is_recalled_for_the_same_image_and_content(memory):
-    bad = bad_images()[0]
-    memory.remember(declared(bad), refused_verdict(bad))
-    assert memory.recall(declared(bad)) == refused_verdict(bad)
+def test_a_refusal_is_recalled_for_the_same_image_and_content(memory):
+    memory.remember(declared(BAD), inspected(BAD))
+    assert memory.recall(declared(BAD)) == inspected(BAD)
+
+
+def test_an_accepted_verdict_is_not_kept_and_makes_no_folder(memory, tmp_path):
+    good = good_images()[0]
+    memory.remember(declared(good), inspected(good))
+    assert memory.recall(declared(good)) is None
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -258,44 +263,42 @@ def test_a_verdict_is_recalled_for_the_same_image_and_content(memory):
     [{"checksum": "0" * 32}, {"os_hash_value": "0" * 128}, {"disk_format": "raw"}, {"id": "other"}],
     ids=["checksum", "os_hash_value", "disk_format", "id"],
 )
-def test_a_verdict_speaks_only_for_the_same_content_and_formats(memory, changes):
-    bad = bad_images()[0]
-    memory.remember(declared(bad), refused_verdict(bad))
-    image = declared(bad)
-    assert memory.recall(replace(image, **changes)) is None
+def test_a_refusal_speaks_only_for_the_same_content_and_formats(memory, changes):
+    memory.remember(declared(BAD), inspected(BAD))
+    assert memory.recall(replace(declared(BAD), **changes)) is None
 
 
 def test_an_image_id_names_no_file_outside_the_memory(memory, tmp_path):
-    bad = bad_images()[0]
-    image = declared(bad, id="../../escape")
-    memory.remember(image, refused_verdict(bad))
-    assert memory.recall(image) == refused_verdict(bad)
+    image = declared(BAD, id="../../escape")
+    memory.remember(image, inspected(BAD))
+    assert memory.recall(image) == inspected(BAD)
     assert sorted(os.listdir(tmp_path)) == ["glancesync-verdicts"]
 
 
-def test_the_memory_folder_is_this_accounts_alone(tmp_path):
-    memory = VerdictMemory.under(str(tmp_path))
+def test_the_memory_folder_is_this_accounts_alone(memory):
+    memory.remember(declared(BAD), inspected(BAD))
     assert os.stat(memory.directory).st_mode & 0o777 == 0o700
 
 
-def test_a_memory_folder_others_may_write_is_not_used(tmp_path):
-    folder = tmp_path / "glancesync-verdicts"
-    folder.mkdir()
-    folder.chmod(0o777)
-    assert VerdictMemory.under(str(tmp_path)) is None
+def test_a_memory_folder_others_may_write_is_not_used(memory, tmp_path):
+    memory.remember(declared(BAD), inspected(BAD))
+    os.chmod(memory.directory, 0o777)
+    assert memory.recall(declared(BAD)) is None
 
 
 def test_a_planted_link_in_place_of_the_memory_folder_is_not_followed():
     with shared_folder() as shared:
         (shared / "elsewhere").mkdir(mode=0o700)
         plant_link(shared / "glancesync-verdicts", shared / "elsewhere")
-        assert VerdictMemory.under(str(shared)) is None
+        memory = VerdictMemory(str(shared))
+        memory.remember(declared(BAD), inspected(BAD))
+        assert list((shared / "elsewhere").iterdir()) == []
+        assert memory.recall(declared(BAD)) is None
 
 
 def test_a_planted_link_in_place_of_a_verdict_is_not_followed(memory, tmp_path):
-    bad = bad_images()[0]
-    image = declared(bad)
-    memory.remember(image, refused_verdict(bad))
+    image = declared(BAD)
+    memory.remember(image, inspected(BAD))
     (path,) = (os.path.join(memory.directory, name) for name in os.listdir(memory.directory))
     target = tmp_path / "target.json"
     os.rename(path, target)
@@ -304,9 +307,8 @@ def test_a_planted_link_in_place_of_a_verdict_is_not_followed(memory, tmp_path):
 
 
 def test_a_damaged_verdict_file_is_ignored(memory):
-    bad = bad_images()[0]
-    image = declared(bad)
-    memory.remember(image, refused_verdict(bad))
+    image = declared(BAD)
+    memory.remember(image, inspected(BAD))
     (name,) = os.listdir(memory.directory)
     with open(os.path.join(memory.directory, name), "w") as handle:
         handle.write('{"image": ')
