@@ -9,34 +9,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
+from typing import IO, Any, Protocol
 
 from glancesync.cache import MasterCache, master_stream
 from glancesync.errors import GlanceSyncError, ImageError
-from glancesync.glance import RegionGlance
-from glancesync.image import Image
+from glancesync.image import Image, NewImage
+from glancesync.output import Output
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
 from glancesync.progress import Progress
-from glancesync.report import ItemOutcome, Record, RegionReport, Result, human_size
+from glancesync.report import ItemOutcome, RegionReport, Result
 from glancesync.transfer import IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
 
-# Receives each outcome (an image's, a region's), with its line for the text output (or None).
-Emit = Callable[[Record, str | None], None]
 LEFTOVER_ACTION = "delete_leftover"
 
 _METADATA_ACTIONS = (Action.UPDATE_METADATA, Action.OBSOLETE)
 _UPLOAD_ACTIONS = (Action.UPLOAD, Action.REPLACE, Action.RENAME)
-_VERBS = {
-    Action.UPDATE_METADATA: ("update metadata of", "updated metadata of"),
-    Action.OBSOLETE: ("mark obsolete", "marked obsolete"),
-    Action.UPLOAD: ("upload", "uploaded"),
-    Action.REPLACE: ("replace", "replaced"),
-    Action.RENAME: ("upload and keep the old copy of", "uploaded and kept the old copy of"),
-}
 
 
 def execution_order(plan: RegionPlan) -> list[PlanItem]:
@@ -46,11 +38,6 @@ def execution_order(plan: RegionPlan) -> list[PlanItem]:
     metadata = [item for item in ready if item.action in _METADATA_ACTIONS]
     uploads = [item for item in ready if item.action in _UPLOAD_ACTIONS]
     return metadata + uploads + waiting
-
-
-def upload_size(item: PlanItem) -> int:
-    """The bytes an item's action uploads: the master's size for an upload, else nothing."""
-    return (item.master.size or 0) if item.action in _UPLOAD_ACTIONS else 0
 
 
 def outcome_of(
@@ -77,37 +64,24 @@ def metadata_diff(change: MetadataChange) -> dict[str, object]:
     return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
 
 
-def describe_change(change: MetadataChange, dry_run: bool) -> str:
-    """A metadata change in words: `set type: old → base; remove x; keep hw_qemu_guest_agent`
-    ("removed" and "kept" once done)."""
-    news = {
-        **change.attributes,
-        **change.set_properties,
-        **{key: f"new copy of {name}" for key, name in change.references.items()},
-    }
-    clauses = [
-        f"set {key}: {change.previous[key]} → {new}"
-        if key in change.previous
-        else f"set {key}: {new}"
-        for key, new in news.items()
-    ]
-    remove, keep = ("remove", "keep") if dry_run else ("removed", "kept")
-    if change.remove_properties:
-        clauses.append(f"{remove} {', '.join(change.remove_properties)}")
-    if change.kept:
-        clauses.append(f"{keep} {', '.join(change.kept)}")
-    return "; ".join(clauses)
+class ImageService(Protocol):
+    """What the executor needs of a region's Glance (`glance.RegionGlance` is the real one)."""
 
+    full_name: str
 
-def describe(item: PlanItem, dry_run: bool) -> str:
-    """One line for an action, in the "would do" or the "did" form."""
-    verb = _VERBS[item.action][0 if dry_run else 1]
-    line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
-    if item.action in _UPLOAD_ACTIONS:
-        line += f" ({human_size(item.master.size)})"
-    if item.change:
-        line += f": {describe_change(item.change, dry_run)}"
-    return line
+    def get_image(self, image_id: str) -> Image: ...
+    def create_image(self, new: NewImage) -> Image: ...
+    def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None: ...
+    def download(self, image_id: str) -> Iterator[bytes]: ...
+    def update_image(
+        self,
+        current: Image,
+        attributes: Mapping[str, Any] | None = None,
+        set_properties: Mapping[str, str] | None = None,
+        remove_properties: Sequence[str] = (),
+    ) -> Image: ...
+    def delete_image(self, image_id: str) -> None: ...
+    def finish_upload(self, uploaded: Image, protected: bool) -> Image: ...
 
 
 class Executor:
@@ -116,23 +90,23 @@ class Executor:
 
     def __init__(
         self,
-        master: RegionGlance,
-        region: RegionGlance,
+        master: ImageService,
+        region: ImageService,
         dry_run: bool,
-        emit: Emit,
+        output: Output,
         cache: MasterCache | None = None,
         progress: Progress | None = None,
     ):
         self.master = master
         self.region = region
         self.dry_run = dry_run
-        self.emit = emit
+        self.output = output
         self.cache = cache
         self.progress = progress or Progress()
 
     def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
-        """Carry out the plan (or say what it would do), emitting each image's outcome; an
-        interruption emits the image in flight as failed and the rest as skipped."""
+        """Carry out the plan (or say what it would do), handing each image's outcome to the
+        output; an interruption shows the image in flight as failed and the rest as skipped."""
         report = RegionReport(region=plan.region)
         started = time.monotonic()
         order = execution_order(plan)
@@ -141,7 +115,7 @@ class Executor:
         scheduled = {id(item) for item in order}
         for item in plan.items:
             if id(item) not in scheduled:
-                self._tell(report, item, Result.NONE)
+                self.output.quiet(self._counted(report, item, Result.NONE))
         report.seconds = time.monotonic() - started
         return report
 
@@ -149,56 +123,58 @@ class Executor:
         self, report: RegionReport, order: list[PlanItem], taken_names: set[str]
     ) -> None:
         """The actions one after the other; the first failure skips the rest of the region."""
-        region = report.region
         uploaded_ids: dict[str, str] = {}
-        with self.progress.counter(region, len(order), "action") as advance:
+        with self.progress.counter(report.region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
                     uploaded = self._perform(item, uploaded_ids, taken_names)
                 except GlanceSyncError as error:
                     report.failure = str(error)
-                    text = f"{region}: FAILED {error}"
-                    self._give_up(report, order[index:], report.failure, text)
+                    self._give_up(report, order[index:], report.failure)
                     return
                 except (KeyboardInterrupt, SystemExit):  # a signal: the run stops
-                    self._give_up(report, order[index:], "interrupted: abandoned", None)
+                    self._give_up(report, order[index:], "interrupted: abandoned", shown=False)
                     raise
                 if not self.dry_run:
                     report.bytes_uploaded += uploaded
                 report.actions_done += 1
                 result = Result.PLANNED if self.dry_run else Result.DONE
-                text = f"{region}: {describe(item, self.dry_run)}"
-                self._tell(report, item, result, uploaded, text=text)
+                self.output.action(
+                    self._counted(report, item, result, uploaded), item, self.dry_run
+                )
                 advance(1)
 
     def _give_up(
-        self, report: RegionReport, rest: list[PlanItem], error: str, text: str | None
+        self, report: RegionReport, rest: list[PlanItem], error: str, shown: bool = True
     ) -> None:
         """The item that failed (the first of `rest`), then the others as not attempted."""
-        self._tell(report, rest[0], Result.FAILED, error=error, text=text)
+        failed = self._counted(report, rest[0], Result.FAILED, error=error)
+        if shown:
+            self.output.failure(failed)
+        else:
+            self.output.quiet(failed)
         skipped = f"not attempted after the failure of {rest[0].master.name}"
         for later in rest[1:]:
-            self._tell(report, later, Result.SKIPPED, error=skipped)
+            self.output.quiet(self._counted(report, later, Result.SKIPPED, error=skipped))
 
     def _perform(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
         """Bytes the item uploads: in a dry run, what it would upload."""
         if self.dry_run:
-            return upload_size(item)
+            return item.upload_size
         return self._apply_item(item, uploaded_ids, taken_names)
 
-    def _tell(
-        self,
+    @staticmethod
+    def _counted(
         report: RegionReport,
         item: PlanItem,
         result: Result,
         uploaded: int = 0,
         error: str | None = None,
-        text: str | None = None,
-    ) -> None:
-        """Emit an image's outcome and count it in the region's report."""
+    ) -> ItemOutcome:
+        """An image's outcome, counted in the region's report."""
         outcome = outcome_of(report.region, item, result, uploaded, error)
         report.count(outcome)
-        self.emit(outcome, text)
+        return outcome
 
     def _remove_leftovers(self, region: str, leftovers: Iterable[Image]) -> int:
         """Delete what interrupted uploads of ours left (they bear the upload marker); returns
@@ -213,14 +189,9 @@ class Executor:
                     LOG.error("%s: could not delete leftover %s: %s", region, image.id, failure)
                     error = str(failure)
                     kept += 1
-            verb = "would delete" if self.dry_run else "deleted"
-            text = (
-                f"{region}: {verb} leftover {image.name} ({image.id}, {image.status})"
-                " of an interrupted upload"
-            )
             result = Result.FAILED if error else Result.PLANNED if self.dry_run else Result.DONE
             outcome = ItemOutcome(region, image.name, None, LEFTOVER_ACTION, 0, error, result)
-            self.emit(outcome, None if error else text)
+            self.output.leftover(outcome, image, self.dry_run)
         return kept
 
     def _apply_item(

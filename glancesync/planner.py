@@ -70,6 +70,11 @@ class Action(str, Enum):
     RENAME = "rename"  # upload, verify, then rename the old one to `<name>.old`, private
     OBSOLETE = "obsolete"  # patch a regional image into the master's `X_obsolete` (§8)
 
+    @property
+    def uploads(self) -> bool:
+        """Whether the action uploads the master's bytes."""
+        return self in (Action.UPLOAD, Action.REPLACE, Action.RENAME)
+
 
 _ACTION_OF_NEW_CONTENT = {
     Status.PENDING_UPLOAD: Action.UPLOAD,
@@ -138,6 +143,11 @@ class PlanItem:
     """For UPLOAD, REPLACE and RENAME."""
     problem: str | None = None
     """For an `error_*` status: what the operator has to decide or fix."""
+
+    @property
+    def upload_size(self) -> int:
+        """The bytes the item's action uploads: the master's size for an upload, else 0."""
+        return (self.master.size or 0) if self.action.uploads else 0
 
 
 @dataclass(frozen=True)

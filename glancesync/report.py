@@ -9,6 +9,7 @@ from enum import Enum
 
 from glancesync.errors import EXIT_DECISION, EXIT_FAILURE, EXIT_OK
 from glancesync.escaping import json_text
+from glancesync.output import human_size
 from glancesync.planner import Status
 
 
@@ -210,12 +211,3 @@ class Report:
 
 def _need_a_decision(count: int) -> str:
     return f"{count} image needs a decision" if count == 1 else f"{count} images need a decision"
-
-
-def human_size(size: int | None) -> str:
-    value = float(size or 0)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from glancesync.executor import describe, metadata_diff
+from glancesync.executor import metadata_diff
 from glancesync.image import Image
+from glancesync.output import describe
 from glancesync.planner import Action, MetadataChange, PlanItem, Status
 
 P = Image(id="m-p", name="p", size=2048)
