@@ -125,7 +125,7 @@ def run_cache(
     if max_size == 0:
         yield None
         return
-    parent = parent or os.environ.get("TMPDIR") or "/var/tmp"
+    parent = cache_folder(parent)
     try:
         directory = tempfile.mkdtemp(prefix=DIRECTORY_PREFIX, dir=parent)
         held = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -140,6 +140,11 @@ def run_cache(
     finally:
         shutil.rmtree(directory, ignore_errors=True)
         os.close(held)
+
+
+def cache_folder(cache_dir: str | None) -> str:
+    """The folder `[main] cache_dir` names: itself, else $TMPDIR, else /var/tmp."""
+    return cache_dir or os.environ.get("TMPDIR") or "/var/tmp"
 
 
 def _remove_abandoned(parent: str) -> None:

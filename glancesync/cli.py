@@ -67,6 +67,12 @@ MODE_FLAGS = (
         "write one CSV of image metadata per region (the master region too) into a new "
         "directory under --backup-dir",
     ),
+    (
+        "--check-formats",
+        Mode.CHECK_FORMATS,
+        "check the format of each master image synchronised to the regions, reading as few "
+        "of its bytes as needed; a verdict,image,declared,detected,reason CSV line per image",
+    ),
 )
 
 EPILOG = f"""\

@@ -16,12 +16,13 @@ from typing import IO, Any, Protocol
 
 from glancesync.cache import MasterCache, master_stream
 from glancesync.errors import GlanceSyncError, ImageError
+from glancesync.formats import Verdict, VerdictMemory
 from glancesync.image import Image, NewImage
 from glancesync.output import Output
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
 from glancesync.progress import Progress
 from glancesync.report import ItemOutcome, RegionReport, Result
-from glancesync.transfer import IntegrityError, TransferError
+from glancesync.transfer import FormatRefused, IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
 
@@ -84,6 +85,15 @@ class ImageService(Protocol):
     def finish_upload(self, uploaded: Image, protected: bool) -> Image: ...
 
 
+class FormatError(ImageError):
+    """The master's bytes were refused for their format (§10): that image fails, its region
+    goes on."""
+
+    def __init__(self, verdict: Verdict, region: str, image: str):
+        super().__init__(f"format refused: {verdict.describe()}", region=region, image=image)
+        self.verdict = verdict
+
+
 class Executor:
     """Applies one region's plan; `dry_run` only reports, it writes nothing. The master's bytes
     come through the run's `cache` when there is one."""
@@ -96,6 +106,7 @@ class Executor:
         output: Output,
         cache: MasterCache | None = None,
         progress: Progress | None = None,
+        memory: VerdictMemory | None = None,
     ):
         self.master = master
         self.region = region
@@ -103,6 +114,7 @@ class Executor:
         self.output = output
         self.cache = cache
         self.progress = progress or Progress()
+        self.memory = memory
 
     def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
         """Carry out the plan (or say what it would do), handing each image's outcome to the
@@ -122,12 +134,19 @@ class Executor:
     def _apply_in_order(
         self, report: RegionReport, order: list[PlanItem], taken_names: set[str]
     ) -> None:
-        """The actions one after the other; the first failure skips the rest of the region."""
+        """The actions one after the other; the first failure skips the rest of the region, but
+        an image refused for its format fails alone (`error_format`)."""
         uploaded_ids: dict[str, str] = {}
         with self.progress.counter(report.region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
                     uploaded = self._perform(item, uploaded_ids, taken_names)
+                except FormatError as refusal:
+                    refused = replace(item, status=Status.ERROR_FORMAT)
+                    outcome = self._counted(report, refused, Result.FAILED, error=str(refusal))
+                    self.output.failure(outcome)
+                    advance(1)
+                    continue
                 except GlanceSyncError as error:
                     report.failure = str(error)
                     self._give_up(report, order[index:], report.failure)
@@ -251,6 +270,11 @@ class Executor:
             verified = self._verified(new.id, master)
             # Only now: a protected image could not be discarded, a marked one is a leftover.
             return self.region.finish_upload(verified, spec.protected)
+        except FormatRefused as refusal:
+            self._discard(new)
+            if self.memory is not None:
+                self.memory.remember(master, refusal.verdict)
+            raise FormatError(refusal.verdict, self.region.full_name, master.name) from None
         except (GlanceSyncError, TransferError) as error:
             self._discard(new)
             raise ImageError(

@@ -19,7 +19,7 @@ from glancesync.escaping import printable
 if TYPE_CHECKING:
     from glancesync.image import Image
     from glancesync.planner import MetadataChange, PlanItem
-    from glancesync.report import ItemOutcome, Record, ShownRegion
+    from glancesync.report import FormatCheck, ItemOutcome, Record, ShownRegion
 
 # The lines printed on stdout, logged into the log files too (the terminal has them already).
 OUTPUT_LOG = logging.getLogger("glancesync.output")
@@ -112,11 +112,21 @@ class Output:
         for index, record in enumerate(records):
             self.sink(record, None if index else line)
 
+    def format_check(self, record: FormatCheck) -> None:
+        """A `--check-formats` CSV line: verdict,image,declared,detected,reason (§10)."""
+        fields = (record.declared, record.detected or "", record.reason or "")
+        self.sink(record, csv_line(record.verdict, record.image, *fields))
+
 
 def status_line(status: str, region: str, image: str) -> str:
     """One `--show-status` CSV line (§7): names `printable`, then quoted where they need it."""
+    return csv_line(status, region, image)
+
+
+def csv_line(*fields: str) -> str:
+    """One CSV line (RFC 4180, without its line end) of `printable` fields."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([status, printable(region), printable(image)])
+    csv.writer(buffer, lineterminator="\n").writerow([printable(field) for field in fields])
     return buffer.getvalue().removesuffix("\n")
 
 

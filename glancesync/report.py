@@ -48,6 +48,22 @@ class RegionBackup(Record):
 
 
 @dataclass(frozen=True)
+class FormatCheck(Record):
+    """A master image that `--check-formats` judged (§10): its declared and detected formats
+    (detected null when not inspected), the verdict (`formats.Judgement`), why it is refused
+    or not inspectable, the safety checks it failed, and the bytes read of it."""
+
+    image: str
+    id: str
+    declared: str
+    detected: str | None
+    verdict: str
+    reason: str | None
+    failed_checks: list[str]
+    bytes_read: int
+
+
+@dataclass(frozen=True)
 class ItemOutcome(Record):
     """One image of one region in this run: a line of `--format json`.
 

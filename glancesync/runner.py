@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from glancesync.actions import ModeAction, RegionVisit, RunOptions, RunStart
-from glancesync.cache import MasterCache, run_cache
+from glancesync.cache import MasterCache, cache_folder, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
 from glancesync.files import file_errors, file_name, new_directory
+from glancesync.formats import Verdict, VerdictMemory
 from glancesync.glance import Targets
 from glancesync.image import Image
 from glancesync.logs import LogFile
@@ -61,6 +62,7 @@ class RegionJob:
     folder: str | None = None  # the action's folder for the run (make-backup's)
     log_file: str | None = None
     cache: MasterCache | None = None  # the run's cache of master bytes (sync only)
+    memory: VerdictMemory | None = None  # the refusals of formats (§10)
 
 
 def run(
@@ -91,8 +93,8 @@ def run(
             report.add_problem(str(error))
         for region in _regions_named(name, arguments, settings):
             report.add(_failed(region, str(error), action, output))
-    start = RunStart(settings, catalogs, (), options.backup_dir, output)
-    if not action.visits_regions:
+    start = RunStart(settings, catalogs, (), options.backup_dir, output, report)
+    if not action.reads_master:
         action.begin(start)
         return
     choice = choose_regions(arguments, settings, catalogs)
@@ -101,12 +103,25 @@ def run(
         report.add_problem(problem)
         LOG.error("%s", problem)
         _failed(name, problem, action, output)
-    listing = targets[MASTER].region(settings.main.master_region).list_images()
+    master = targets[MASTER].region(settings.main.master_region)
+    listing = master.list_images()
     selected, warnings = select_master_images(listing, targets[MASTER].project_id)
     for warning in warnings:
         LOG.warning("%s: %s", settings.main.master_region, warning)
-    folder = action.begin(replace(start, master_listing=listing))
-    jobs = [_job(settings, ref, selected, action, folder) for ref in choice.regions]
+    memory = VerdictMemory(cache_folder(settings.main.cache_dir))
+    start = replace(
+        start,
+        master_listing=listing,
+        selected=selected,
+        regions=choice.regions,
+        master=master,
+        memory=memory,
+    )
+    folder = action.begin(start)
+    if not action.visits_regions:
+        output.record(report.summary_record())
+        return
+    jobs = [_job(settings, ref, selected, action, folder, memory) for ref in choice.regions]
     with _cache_for(jobs, settings, action) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
         if options.parallel:
@@ -127,10 +142,13 @@ def _job(
     master_images: Sequence[Image],
     action: ModeAction,
     folder: str | None,
+    memory: VerdictMemory,
 ) -> RegionJob:
     targets = {name: settings.targets[name] for name in (MASTER, ref.target)}
     master_region = settings.main.master_region
-    return RegionJob(ref, targets, master_region, tuple(master_images), action, folder)
+    return RegionJob(
+        ref, targets, master_region, tuple(master_images), action, folder, memory=memory
+    )
 
 
 def used_directories(options: RunOptions) -> list[tuple[str, str]]:
@@ -272,15 +290,30 @@ def visit_region(
         region = target.region(job.ref.region, full_name)
         listing = region.list_images()
         plan = plan_region(
-            job.master_images, listing, job.targets[job.ref.target], full_name, target.project_id
+            job.master_images,
+            listing,
+            job.targets[job.ref.target],
+            full_name,
+            target.project_id,
+            _refusals(job.memory, job.master_images),
         )
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
         master = targets[MASTER].region(job.master_region)
-        visit = RegionVisit(plan, listing, master, region, output, progress, job.cache, job.folder)
+        visit = RegionVisit(
+            plan, listing, master, region, output, progress, job.cache, job.folder, job.memory
+        )
         return RegionOutcome(job.action.visit(visit))
     except GlanceSyncError as error:
         LOG.error("%s", error)
         report = _failed(full_name, str(error), job.action, output)
         report.seconds = time.monotonic() - started
         return RegionOutcome(report)
+
+
+def _refusals(memory: VerdictMemory | None, images: Sequence[Image]) -> dict[str, Verdict]:
+    """The remembered refusals of the master images' formats, by id (read anew for each
+    region: a region visited earlier in the run may have found one)."""
+    if memory is None:
+        return {}
+    return {image.id: verdict for image in images if (verdict := memory.recall(image))}

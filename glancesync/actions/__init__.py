@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from glancesync.actions.base import ModeAction, RegionVisit, RunStart
+from glancesync.actions.check_formats import CheckFormats
 from glancesync.actions.make_backup import MakeBackup
 from glancesync.actions.show_regions import ShowRegions
 from glancesync.actions.show_status import ShowStatus
@@ -22,6 +23,7 @@ class Mode(Enum):
     SHOW_STATUS = "show-status"
     SHOW_REGIONS = "show-regions"
     MAKE_BACKUP = "make-backup"
+    CHECK_FORMATS = "check-formats"
 
 
 ACTIONS: dict[Mode, ModeAction] = {
@@ -30,6 +32,7 @@ ACTIONS: dict[Mode, ModeAction] = {
     Mode.SHOW_STATUS: ShowStatus(),
     Mode.SHOW_REGIONS: ShowRegions(),
     Mode.MAKE_BACKUP: MakeBackup(),
+    Mode.CHECK_FORMATS: CheckFormats(),
 }
 
 

@@ -7,25 +7,33 @@ from dataclasses import dataclass
 
 from glancesync.cache import MasterCache
 from glancesync.executor import ImageService
+from glancesync.formats import VerdictMemory
 from glancesync.image import Image
 from glancesync.output import Output
 from glancesync.planner import RegionPlan
 from glancesync.progress import Progress
-from glancesync.report import ItemOutcome, RegionReport
+from glancesync.regions import RegionRef
+from glancesync.report import ItemOutcome, RegionReport, Report
 from glancesync.settings import Settings
 
 
 @dataclass(frozen=True)
 class RunStart:
     """What an action may do before the regions: the run's settings, the catalogs read, the
-    selected master images and the master region's whole listing (none for a mode that visits
-    no region), and the parent folder of `--backup-dir`."""
+    parent folder of `--backup-dir`, where outcomes go and the run's report; for a mode that
+    reads the master also the master region's whole listing, the master images selected
+    (§3), the regions chosen, the master region's facade and the refusals of formats (§10)."""
 
     settings: Settings
     catalogs: Mapping[str, Sequence[str]]
     master_listing: Sequence[Image]
     backup_dir: str
     output: Output
+    report: Report
+    selected: Sequence[Image] = ()
+    regions: Sequence[RegionRef] = ()
+    master: ImageService | None = None
+    memory: VerdictMemory | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class RegionVisit:
     progress: Progress
     cache: MasterCache | None = None
     folder: str | None = None
+    memory: VerdictMemory | None = None
 
 
 class ModeAction:
@@ -50,6 +59,7 @@ class ModeAction:
     writes = False  # writes to Glance: a real sync (progress bars, the cache of master bytes)
     locks = False  # takes the run lock: it writes, or saves a state a sync may be changing
     summarises = False  # logs the summary block at the end
+    reads_master = True  # lists the master region before `begin`; else only the catalogs
     visits_regions = True  # else `begin` is the whole run
     all_targets = False  # reads the catalog of every target, not only the named ones
     uses_backup_dir = False  # makes its folder under --backup-dir

@@ -9,6 +9,7 @@ from glancesync.report import RegionReport, ShownRegion
 
 
 class ShowRegions(ModeAction):
+    reads_master = False
     visits_regions = False
     all_targets = True
 

@@ -22,5 +22,6 @@ class Sync(ModeAction):
             output=visit.output,
             cache=visit.cache,
             progress=visit.progress,
+            memory=visit.memory,
         )
         return executor.apply(visit.plan, visit.listing)
