@@ -127,7 +127,7 @@ class RegionReport:
         if self.leftovers_kept:
             line += f"; {self.leftovers_kept} leftover(s) could not be deleted"
         if self.refused:
-            line += f"; {self.refused} refused for its format (error_format)"
+            line += f"; {_refused_for_format(self.refused)}"
         if self.decisions:
             line += f"; {_need_a_decision(self.decisions)}"
         if self.failure:
@@ -223,6 +223,10 @@ class Report:
             failed_regions=[region.region for region in self.regions if not region.succeeded],
             exit_status=self.exit_status,
         )
+
+
+def _refused_for_format(count: int) -> str:
+    return f"{count} image{'' if count == 1 else 's'} refused for {'its' if count == 1 else 'their'} format (error_format)"
 
 
 def _need_a_decision(count: int) -> str:

@@ -134,4 +134,4 @@ def test_the_summary_record_has_the_counts_and_the_exit_status() -> None:
 
 def test_a_region_line_names_its_refused_images() -> None:
     line = region(statuses=Counter(ok=1, error_format=2)).summary_line(dry_run=False)
-    assert line.endswith("; 2 refused for its format (error_format)")
+    assert line.endswith("; 2 images refused for their format (error_format)")
