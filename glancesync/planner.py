@@ -19,10 +19,11 @@ Decisions where the spec is silent:
   The others are the region's own: those that differ from the master are named in
   `MetadataChange.kept`, so that an operator sees what is left alone, but they never make an
   image `pending_metadata`. The upload marker is never compared, copied or kept.
-- A master image refused for its format (§10: a remembered verdict, `verdicts`) is
-  `error_format` in every region where it is synchronised, whatever the region holds: it is
-  never copied and no metadata of its is brought over; a region's copy is left as it is. An
-  image whose kernel or ramdisk is `error_format` without a copy in the region is `error_ami`.
+- A master image refused for its format (§10: a remembered refusal, `refusals`), or whose
+  format cannot be inspected unless the target says `copy_uninspectable`, is `error_format`
+  in every region where it is synchronised, whatever the region holds: it is never copied and
+  no metadata of its is brought over; a region's copy is left as it is. An image whose kernel
+  or ramdisk is `error_format` without a copy in the region is `error_ami`.
 - Obsolete images (§8) have no status of their own: an obsolete item is `pending_metadata`
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
@@ -36,7 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from glancesync.formats import Verdict
+from glancesync.formats import Verdict, verdict_of
 from glancesync.image import COMPARED_ATTRIBUTES, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import TargetSettings
 
@@ -237,17 +238,17 @@ def plan_region(
     regional_images = [image for image in regional_images if image.id not in leftover_ids]
     synchronised = [image for image in master_images if is_synchronised(image, target)]
     matches = _match(synchronised, regional_images, target, project_id, warnings)
-    refusals = refusals or {}
+    barred = {**(refusals or {})}  # master id -> why it is never copied
+    if not target.copy_uninspectable:
+        barred.update(_uninspectable(synchronised))
     matched: dict[str, _Matched] = {}
     for image in synchronised:
         regional = matches.get(image.name)
         status = (
-            Status.ERROR_FORMAT
-            if image.id in refusals
-            else _content_status(image, regional, target)
+            Status.ERROR_FORMAT if image.id in barred else _content_status(image, regional, target)
         )
         matched[image.id] = _Matched(image, regional, status)
-    items = [_plan_item(entry, matched, target, refusals, warnings) for entry in matched.values()]
+    items = [_plan_item(entry, matched, target, barred, warnings) for entry in matched.values()]
     if target.support_obsolete_images:
         synchronised_names = {image.name for image in synchronised}
         items += _obsolete_items(
@@ -255,6 +256,11 @@ def plan_region(
         )
     items.sort(key=lambda item: (item.master.size or 0, item.master.name))
     return RegionPlan(region, tuple(items), tuple(warnings), leftovers)
+
+
+def _uninspectable(images: Iterable[Image]) -> dict[str, Verdict]:
+    """The verdicts on the images whose format cannot be inspected (§10), by id."""
+    return {image.id: verdict for image in images if (verdict := verdict_of(image))}
 
 
 def unfinished_uploads(images: Sequence[Image], project_id: str) -> tuple[Image, ...]:
@@ -314,12 +320,18 @@ def _plan_item(
     entry: _Matched,
     matched: Mapping[str, _Matched],
     target: TargetSettings,
-    refusals: Mapping[str, Verdict],
+    barred: Mapping[str, Verdict],
     warnings: list[str],
 ) -> PlanItem:
     master, regional, status = entry.master, entry.regional, entry.status
     if status is Status.ERROR_FORMAT:
-        problem = f"{master.name}: format refused: {refusals[master.id].describe()}"
+        verdict = barred[master.id]
+        problem = (
+            f"{master.name}: format refused: {verdict.describe()}"
+            if verdict.refused
+            else f"{master.name}: not inspectable ({verdict.describe()}): copied only where "
+            "the target says copy_uninspectable = true"
+        )
         warnings.append(problem)
         return PlanItem(status, master, regional, problem=problem)
     if status is Status.ERROR_CHECKSUM:

@@ -226,7 +226,8 @@ class Report:
 
 
 def _refused_for_format(count: int) -> str:
-    return f"{count} image{'' if count == 1 else 's'} refused for {'its' if count == 1 else 'their'} format (error_format)"
+    images, their = ("image", "its") if count == 1 else ("images", "their")
+    return f"{count} {images} refused for {their} format (error_format)"
 
 
 def _need_a_decision(count: int) -> str:

@@ -103,6 +103,7 @@ class TargetSettings:
     dontupdate: frozenset[str] = frozenset()
     rename: frozenset[str] = frozenset()
     replace: frozenset[str] = frozenset()
+    copy_uninspectable: bool = False  # copy images whose format cannot be inspected (§10)
     ignore_regions: tuple[str, ...] = ()
     support_obsolete_images: bool = True
     obsolete_syncprops: frozenset[str] = frozenset()
@@ -290,6 +291,7 @@ _TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
     "dontupdate": _checksums,
     "rename": _checksums,
     "replace": _checksums,
+    "copy_uninspectable": _boolean,
     "ignore_regions": _regions,
     "support_obsolete_images": _boolean,
     "obsolete_syncprops": _names,

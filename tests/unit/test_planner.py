@@ -26,7 +26,7 @@ OTHER = "project-2"
 
 
 def master(name: str, **fields) -> Image:
-    """A public master image of the project; its checksum is `sum-<name>`."""
+    """A public raw master image of the project; its checksum is `sum-<name>`."""
     defaults = {
         "id": f"m-{name}",
         "name": name,
@@ -34,6 +34,8 @@ def master(name: str, **fields) -> Image:
         "checksum": f"sum-{name}",
         "size": 100,
         "visibility": "public",
+        "disk_format": "raw",
+        "container_format": "bare",
         "region": "Burgos",
     }
     return Image(**{**defaults, **fields})
@@ -867,3 +869,18 @@ def test_an_image_whose_kernel_is_refused_and_not_in_the_region_is_error_ami():
     region_plan = plan([KERNEL, RAMDISK, AMI], (), {KERNEL.id: REFUSED})
     assert item(region_plan, AMI.name).status == "error_ami"
     assert item(region_plan, RAMDISK.name).status == "pending_upload"
+
+
+@pytest.mark.parametrize("container_format", ["ova", "docker", "compressed"])
+def test_an_image_that_cannot_be_inspected_is_error_format(container_format):
+    archive = master("archive", disk_format="raw", container_format=container_format)
+    (barred,) = plan([archive]).items
+    assert barred.status == "error_format"
+    assert f"container_format {container_format} is not inspected" in barred.problem
+    assert "copy_uninspectable = true" in barred.problem
+
+
+def test_a_target_may_copy_the_images_that_cannot_be_inspected():
+    archive = master("archive", disk_format="vmdk", container_format="ova")
+    (copied,) = plan([archive], copy_uninspectable=True).items
+    assert (copied.status, copied.action) == ("pending_upload", "upload")

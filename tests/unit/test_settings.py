@@ -778,6 +778,7 @@ def test_the_sample_shows_every_key():
         "dontupdate",
         "rename",
         "replace",
+        "copy_uninspectable",
         "ignore_regions",
         "support_obsolete_images",
         "obsolete_syncprops",
