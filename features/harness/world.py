@@ -131,6 +131,7 @@ class World:
             *shlex.split(arguments),
             "--config",
             f"main.lock_file={self.lock_file}",
+            f"main.cache_dir={self.workdir}",  # its run caches and refusals of formats
             *self.settings,
         ]
         if terminal:
