@@ -222,3 +222,21 @@ def test_check_formats_in_text_is_a_csv_line_per_image(cloud, tmp_path, capsys):
     [row] = list(csv.reader(out))
     assert row[:4] == ["refused", bad.name, "qcow2/bare", "raw"]
     assert "the content is not qcow2" in row[4]
+
+
+def test_an_image_that_cannot_be_inspected_travels_only_where_the_target_says_so(
+    cloud, tmp_path, capsys
+):
+    archive = cloud.put(MASTER, "appliance", good_images()[0].data, container_format="ova")
+
+    status, records = json_run(cloud, tmp_path, capsys, "Lisbon")
+    assert (status, records[0]["status"]) == (1, "error_format")
+    assert "container_format ova is not inspected" in records[0]["error"]
+    assert cloud.names("Lisbon") == []
+
+    status, records = json_run(cloud, tmp_path, capsys, "copy_uninspectable=true", "Lisbon")
+    assert status == 0
+    assert cloud.only("Lisbon", "appliance")["checksum"] == archive["checksum"]
+
+    status, records = json_run(cloud, tmp_path, capsys, "--check-formats", "Lisbon")
+    assert (status, records[0]["verdict"], records[0]["bytes_read"]) == (1, "not_inspectable", 0)
