@@ -35,18 +35,16 @@ from collections.abc import Callable, Generator
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from enum import Enum
-
-from oslo_utils.imageutils import format_inspector
+from types import ModuleType
 
 from glancesync.files import file_name, open_file, replacing
 from glancesync.image import Image
 
 LOG = logging.getLogger(__name__)
-# oslo warns of each failed safety check; the verdict names them, once, where it is reported.
-logging.getLogger(format_inspector.__name__).setLevel(logging.CRITICAL)
 
 INSPECTED_CONTAINERS = frozenset({"bare", "ovf", "ami", "aki", "ari"})
-# Declared disk_format -> the detected formats accepted for it (names in oslo's order).
+# Declared disk_format -> the detected formats accepted for it (names in oslo's order); a
+# format the inspector knows and that is not here accepts only itself.
 _ACCEPTED = {
     "raw": {"raw", "gpt"},
     "iso": {"iso", "iso+gpt"},
@@ -54,7 +52,10 @@ _ACCEPTED = {
     "aki": {"raw"},
     "ari": {"raw"},
 }
-_ORDER = tuple(format_inspector.ALL_FORMATS)  # raw, qcow2, …, iso, gpt, luks
+# Glance's disk formats that have an inspector (ploop has none).
+INSPECTED_DISK_FORMATS = frozenset(
+    {*_ACCEPTED, "qcow2", "vhd", "vhdx", "vmdk", "vdi", "qed", "luks"}
+)
 FIRST_PART = 256 * 1024  # bytes: what decides most images (the VHDX inspector waits that long)
 LARGEST_PART = 64 * 1024**2  # bytes read by one request of inspect_head
 MEMORY_FOLDER = "glancesync-verdicts"
@@ -97,11 +98,22 @@ def verdict_of(image: Image) -> Verdict | None:
     """The verdict on an image that cannot be inspected (no byte needed); None for the others."""
     if image.container_format not in INSPECTED_CONTAINERS:
         reason = f"container_format {image.container_format or 'none'} is not inspected"
-    elif image.disk_format not in _ACCEPTED and image.disk_format not in _ORDER:
+    elif image.disk_format not in INSPECTED_DISK_FORMATS:
         reason = f"disk_format {image.disk_format or 'none'} is not inspected"
     else:
         return None
     return Verdict(Judgement.NOT_INSPECTABLE, declared(image), reason=reason)
+
+
+@functools.cache
+def inspector_module() -> ModuleType:
+    """oslo.utils' format_inspector, imported when the first bytes are inspected (it adds 8 MiB
+    to a process: a run that inspects nothing does without). Its warning of each failed safety
+    check is silenced: the verdict names the check, once, where it is reported."""
+    from oslo_utils.imageutils import format_inspector
+
+    logging.getLogger(format_inspector.__name__).setLevel(logging.CRITICAL)
+    return format_inspector
 
 
 class _Pending:
@@ -119,10 +131,10 @@ class Inspection:
 
     def __init__(self, image: Image):
         self._image = image
-        self._pending = _Pending()
-        self._wrapper = format_inspector.InspectWrapper(self._pending)
         self.verdict: Verdict | None = verdict_of(image)
         self.bytes_inspected = 0
+        self._pending = _Pending()
+        self._wrapper = None if self.verdict else inspector_module().InspectWrapper(self._pending)
 
     def feed(self, chunk: bytes) -> Verdict | None:
         """Inspect the next chunk (none once decided); the verdict, once there is one."""
@@ -142,13 +154,15 @@ class Inspection:
         return self.verdict
 
     def _decide(self) -> Verdict | None:
+        format_inspector = inspector_module()
         try:
             matches = self._wrapper.formats
         except format_inspector.ImageFormatError as error:
             return self._refused(None, str(error))
         if matches is None:
             return None
-        matches = sorted(matches, key=lambda inspector: _ORDER.index(inspector.NAME))
+        order = list(format_inspector.ALL_FORMATS)  # raw, qcow2, …, iso, gpt, luks
+        matches = sorted(matches, key=lambda inspector: order.index(inspector.NAME))
         detected = "+".join(inspector.NAME for inspector in matches)
         problems, failed = [], []
         disk_format = self._image.disk_format or ""

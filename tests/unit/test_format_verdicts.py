@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -14,11 +16,13 @@ from planted import plant_link, shared_folder
 from glancesync.cache import MasterCache
 from glancesync.formats import (
     FIRST_PART,
+    INSPECTED_DISK_FORMATS,
     Inspection,
     Judgement,
     Verdict,
     VerdictMemory,
     inspect_head,
+    inspector_module,
     verdict_of,
 )
 from glancesync.image import Image
@@ -118,6 +122,19 @@ def test_archives_and_unknown_formats_are_not_inspectable(container_format, disk
     assert verdict.judgement is Judgement.NOT_INSPECTABLE
     assert "is not inspected" in verdict.reason
     assert Inspection(image).finish() == verdict
+
+
+def test_every_inspected_disk_format_has_an_inspector():
+    known = set(inspector_module().ALL_FORMATS)
+    assert {"ami", "aki", "ari"} | known >= INSPECTED_DISK_FORMATS
+
+
+def test_a_run_that_inspects_no_byte_does_not_import_the_inspector():
+    code = "import sys, glancesync.cli; print('oslo_utils' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+        == "False\n"
+    )
 
 
 @pytest.mark.parametrize("container_format", ["bare", "ovf", "ami"])
