@@ -26,9 +26,10 @@ import logging
 import re
 import socket
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -394,13 +395,34 @@ def server_text(text: str, secrets: Iterable[str] = ()) -> str:
     return printable(mask_userinfo(text))
 
 
+class TokenHolder(Protocol):
+    def tokens(self) -> list[str]: ...
+
+
+# The targets of this process, each asked for its current token when a log record is written
+# (weakly held: a target that is gone has nothing more to log). Passwords never reach a log
+# line (keystoneauth1 does not log its authentication calls, and error texts are `server_text`),
+# and redacting them everywhere would turn a short one into *** all over every line.
+_TOKEN_HOLDERS: weakref.WeakSet[TokenHolder] = weakref.WeakSet()
+
+
+def hold_tokens(holder: TokenHolder) -> None:
+    """Let MaskedUserinfo replace what `holder.tokens()` returns in every log record."""
+    _TOKEN_HOLDERS.add(holder)
+
+
 class MaskedUserinfo(logging.Filter):
     """A log handler's filter: userinfo of URLs masked in every record (keystoneauth1's debug
-    lines quote the auth_url as it is written)."""
+    lines quote the auth_url as it is written), and the tokens of the targets (`hold_tokens`)
+    replaced by *** (keystoneauth1's -vv lines print the bodies of Glance's answers as they
+    are, and a server may echo the token it was sent)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = mask_userinfo(message)
+        for holder in list(_TOKEN_HOLDERS):
+            for token in holder.tokens():
+                masked = masked.replace(token, "***")
         if masked != message:
             record.msg, record.args = masked, ()
         return True
