@@ -68,3 +68,17 @@ def test_metrics_file_is_replaced_whole(tmp_path):
     write_metrics(str(path), sample_report())
     assert "old content" not in path.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["glancesync.prom"]
+
+
+def test_a_metrics_file_that_cannot_be_written_fails_a_run_that_waits_for_a_decision(tmp_path):
+    """Exit 4 is silent in the README's cron wrapper: a metrics file left unwritten must not
+    hide behind it (it was 4, because `status or 1` keeps any non-zero status)."""
+    from glancesync.cli import _write_metrics
+    from glancesync.errors import EXIT_CONFIG, EXIT_DECISION, EXIT_FAILURE
+
+    unwritable = str(tmp_path / "missing" / "glancesync.prom")
+    report = Report()
+    assert _write_metrics(unwritable, EXIT_DECISION, report) == EXIT_FAILURE
+    assert _write_metrics(unwritable, 0, report) == EXIT_FAILURE
+    assert _write_metrics(unwritable, EXIT_CONFIG, report) == EXIT_CONFIG
+    assert _write_metrics(str(tmp_path / "glancesync.prom"), EXIT_DECISION, report) == EXIT_DECISION
