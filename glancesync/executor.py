@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import IO, Any, Protocol
@@ -74,6 +74,9 @@ class ImageService(Protocol):
     def create_image(self, new: NewImage) -> Image: ...
     def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None: ...
     def download(self, image_id: str) -> Iterator[bytes]: ...
+    def download_part(
+        self, image_id: str, start: int, length: int
+    ) -> Generator[bytes, None, None]: ...
     def update_image(
         self,
         current: Image,
@@ -91,7 +94,6 @@ class FormatError(ImageError):
 
     def __init__(self, verdict: Verdict, region: str, image: str):
         super().__init__(f"format refused: {verdict.describe()}", region=region, image=image)
-        self.verdict = verdict
 
 
 class Executor:

@@ -30,7 +30,7 @@ import re
 import socket
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -517,7 +517,7 @@ class RegionGlance:
         )
         return self._stream(response, image_id, chunk_size)
 
-    def download_part(self, image_id: str, start: int, length: int) -> Iterator[bytes]:
+    def download_part(self, image_id: str, start: int, length: int) -> Generator[bytes, None, None]:
         """At most `length` of the image's bytes from `start` on, as chunks: an HTTP Range
         request (Glance answers 206); from a Glance that ignores it (200, the whole image) the
         bytes before `start` are read and dropped, and the answer is closed after `length`."""
@@ -638,7 +638,7 @@ class RegionGlance:
             response.close()
 
 
-def _cut(chunks: Iterator[bytes], skip: int, length: int) -> Iterator[bytes]:
+def _cut(chunks: Iterator[bytes], skip: int, length: int) -> Generator[bytes, None, None]:
     """The `length` bytes of `chunks` after the first `skip` ones; closes `chunks` at the end."""
     with closing(chunks):
         for chunk in chunks:
