@@ -1,8 +1,11 @@
-"""Applying a region's plan through the facade (§6), or only saying what it would do.
+"""Carrying out a region's plan through a facade (`ImageService`, §6), or only saying what it
+would do: one write gate, `dry_run`.
 
-Order: metadata updates (obsolete renames included), then uploads, replaces and renames in the
-plan's size order, then the `pending_ami` images, whose kernel/ramdisk exist by then. An image
-that fails stops the region's remaining work; a failed or unverified upload is deleted.
+The plan is the schedule: its steps come in the order of §6 with everything they need (a
+rename its `.old` name); the executor only resolves the UUIDs of images uploaded in this run
+(kernel_id/ramdisk_id). Leftovers of interrupted uploads are deleted first; a new image counts
+only once verified; the first failure stops the region's remaining steps; a failed or
+unverified upload is deleted. Outcomes go to the output room as data.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from glancesync.cache import MasterCache, master_stream
 from glancesync.errors import GlanceSyncError, ImageError
 from glancesync.image import Image, NewImage
 from glancesync.output import Output
-from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
+from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, UploadSpec
 from glancesync.progress import Progress
 from glancesync.report import ItemOutcome, RegionReport, Result
 from glancesync.transfer import IntegrityError, TransferError
@@ -26,18 +29,6 @@ from glancesync.transfer import IntegrityError, TransferError
 LOG = logging.getLogger(__name__)
 
 LEFTOVER_ACTION = "delete_leftover"
-
-_METADATA_ACTIONS = (Action.UPDATE_METADATA, Action.OBSOLETE)
-_UPLOAD_ACTIONS = (Action.UPLOAD, Action.REPLACE, Action.RENAME)
-
-
-def execution_order(plan: RegionPlan) -> list[PlanItem]:
-    """The items that need an action, in the order of §6."""
-    waiting = [item for item in plan.items if item.status is Status.PENDING_AMI]
-    ready = [item for item in plan.items if item.status is not Status.PENDING_AMI]
-    metadata = [item for item in ready if item.action in _METADATA_ACTIONS]
-    uploads = [item for item in ready if item.action in _UPLOAD_ACTIONS]
-    return metadata + uploads + waiting
 
 
 def outcome_of(
@@ -104,30 +95,27 @@ class Executor:
         self.cache = cache
         self.progress = progress or Progress()
 
-    def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
+    def apply(self, plan: RegionPlan) -> RegionReport:
         """Carry out the plan (or say what it would do), handing each image's outcome to the
         output; an interruption shows the image in flight as failed and the rest as skipped."""
         report = RegionReport(region=plan.region)
         started = time.monotonic()
-        order = execution_order(plan)
+        steps = plan.steps
         report.leftovers_kept = self._remove_leftovers(plan.region, plan.leftovers)
-        self._apply_in_order(report, order, {image.name for image in regional_images})
-        scheduled = {id(item) for item in order}
+        self._apply_in_order(report, steps)
         for item in plan.items:
-            if id(item) not in scheduled:
+            if item.action is Action.NONE:
                 self.output.quiet(self._counted(report, item, Result.NONE))
         report.seconds = time.monotonic() - started
         return report
 
-    def _apply_in_order(
-        self, report: RegionReport, order: list[PlanItem], taken_names: set[str]
-    ) -> None:
+    def _apply_in_order(self, report: RegionReport, order: list[PlanItem]) -> None:
         """The actions one after the other; the first failure skips the rest of the region."""
         uploaded_ids: dict[str, str] = {}
         with self.progress.counter(report.region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
-                    uploaded = self._perform(item, uploaded_ids, taken_names)
+                    uploaded = self._perform(item, uploaded_ids)
                 except GlanceSyncError as error:
                     report.failure = str(error)
                     self._give_up(report, order[index:], report.failure)
@@ -157,11 +145,11 @@ class Executor:
         for later in rest[1:]:
             self.output.quiet(self._counted(report, later, Result.SKIPPED, error=skipped))
 
-    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
+    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
         """Bytes the item uploads: in a dry run, what it would upload."""
         if self.dry_run:
             return item.upload_size
-        return self._apply_item(item, uploaded_ids, taken_names)
+        return self._apply_item(item, uploaded_ids)
 
     @staticmethod
     def _counted(
@@ -194,11 +182,9 @@ class Executor:
             self.output.leftover(outcome, image, self.dry_run)
         return kept
 
-    def _apply_item(
-        self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]
-    ) -> int:
+    def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
         """Carry out one item; returns the bytes uploaded."""
-        if item.action in _METADATA_ACTIONS:
+        if item.action.patches:
             self._update_metadata(item.regional, item.change, uploaded_ids)
             return 0
         new = self._upload(item.master, item.upload, uploaded_ids)
@@ -207,7 +193,9 @@ class Executor:
             if item.action is Action.REPLACE:
                 self.region.delete_image(item.regional.id)
             elif item.action is Action.RENAME:
-                self._keep_old_copy(item.regional, taken_names)
+                self.region.update_image(
+                    item.regional, {"name": item.old_name, "visibility": "private"}
+                )
         except GlanceSyncError as error:  # named by UUID only: name the image, say what is left
             undone = "deleted" if item.action is Action.REPLACE else "renamed"
             raise ImageError(
@@ -226,16 +214,6 @@ class Executor:
             **_resolve(change.references, uploaded_ids, regional.name),
         }
         self.region.update_image(regional, change.attributes, properties, change.remove_properties)
-
-    def _keep_old_copy(self, old: Image, taken_names: set[str]) -> None:
-        """Rename the replaced image to `<name>.old` (or `.old.N`, never clobbering), private."""
-        name = f"{old.name}.old"
-        counter = 2
-        while name in taken_names:
-            name = f"{old.name}.old.{counter}"
-            counter += 1
-        taken_names.add(name)
-        self.region.update_image(old, {"name": name, "visibility": "private"})
 
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
         """Create, stream the master's bytes into, and verify the regional copy of `master`."""

@@ -148,6 +148,8 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
     if item.action.uploads:
         line += f" ({human_size(item.master.size)})"
+    if item.old_name:
+        line += f" as {item.old_name}"
     if item.change:
         line += f": {describe_change(item.change, dry_run)}"
     return line

@@ -140,10 +140,11 @@ class Report:
         """A failure outside any region's work (e.g. an unknown region argument)."""
         self.problems.append(message)
 
-    def stop(self, status: int) -> None:
-        """The run was stopped by an error whose exit status is `status`."""
+    def stop(self, status: int, reason: str) -> None:
+        """The run was stopped by an error (`reason`) whose exit status is `status`; what
+        finished before it stays counted."""
         self.stopped_with = status
-        self.add_problem(f"the run ended with exit status {status}")
+        self.add_problem(reason)
 
     @property
     def failures(self) -> int:

@@ -11,14 +11,15 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from glancesync.actions import ModeAction, RegionVisit, RunOptions, RunStart
 from glancesync.cache import MasterCache, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
+from glancesync.executor import ImageService
 from glancesync.files import file_errors, file_name, new_directory
 from glancesync.glance import Targets
 from glancesync.image import Image
@@ -40,6 +41,26 @@ from glancesync.settings import Settings, TargetSettings
 LOG = logging.getLogger("glancesync")
 
 
+class TargetService(Protocol):
+    """What the runner needs of a target (`glance.Target` is the real one)."""
+
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def regions(self) -> tuple[str, ...]: ...
+    def region(self, name: str, full_name: str | None = None) -> ImageService: ...
+
+
+class Cloud(Protocol):
+    """The targets of a run by name (`glance.Targets` is the real one)."""
+
+    def __getitem__(self, name: str) -> TargetService: ...
+
+
+# Makes the run's Cloud from the targets' settings (credentials and session options).
+Connect = Callable[[Mapping[str, TargetSettings]], Cloud]
+
+
 @dataclass
 class RegionOutcome:
     """A visited region: its report, and under --parallel what it shows (sent to the parent)."""
@@ -59,6 +80,7 @@ class RegionJob:
     master_images: tuple[Image, ...]
     action: ModeAction
     folder: str | None = None  # the action's folder for the run (make-backup's)
+    connect: Connect = Targets
     log_file: str | None = None
     cache: MasterCache | None = None  # the run's cache of master bytes (sync only)
 
@@ -70,10 +92,12 @@ def run(
     report: Report,
     out: TextIO,
     progress: Progress | None = None,
+    connect: Connect = Targets,
 ) -> None:
     """Carry out one invocation into `report` (the caller's: an abort leaves in it what
     finished). `progress` draws on a terminal (a sync only: its uploads and regions are worth a
-    bar). Region arguments are checked already (`regions.check_region_arguments`)."""
+    bar); `connect` reaches the targets. Region arguments are checked already
+    (`regions.check_region_arguments`)."""
     action = options.action
     if progress is None or not action.writes:
         progress = Progress()
@@ -81,7 +105,7 @@ def run(
     for option, directory in used_directories(options):
         check_directory(option, directory)
     wanted = list(settings.targets) if action.all_targets else targets_needed(arguments, settings)
-    targets = Targets(settings.targets)
+    targets = connect(settings.targets)
     catalogs, unreadable = _read_catalogs(targets, wanted)
     for warning in region_warnings(arguments, settings, catalogs):
         LOG.warning("%s", warning)
@@ -106,15 +130,13 @@ def run(
     for warning in warnings:
         LOG.warning("%s: %s", settings.main.master_region, warning)
     folder = action.begin(replace(start, master_listing=listing))
-    jobs = [_job(settings, ref, selected, action, folder) for ref in choice.regions]
+    jobs = [_job(settings, ref, selected, action, folder, connect) for ref in choice.regions]
     with _cache_for(jobs, settings, action) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
         if options.parallel:
-            outcomes = _visit_in_parallel(jobs, settings, options.run_dir, progress, output)
+            _visit_in_parallel(jobs, settings, options.run_dir, progress, output, report)
         else:
-            outcomes = _visit_in_turn(jobs, targets, progress, output)
-        for outcome in outcomes:
-            report.add(outcome.report)
+            _visit_in_turn(jobs, targets, progress, output, report)
     if action.summarises:
         for line in report.summary():
             LOG.info("%s", line)
@@ -127,10 +149,11 @@ def _job(
     master_images: Sequence[Image],
     action: ModeAction,
     folder: str | None,
+    connect: Connect,
 ) -> RegionJob:
     targets = {name: settings.targets[name] for name in (MASTER, ref.target)}
     master_region = settings.main.master_region
-    return RegionJob(ref, targets, master_region, tuple(master_images), action, folder)
+    return RegionJob(ref, targets, master_region, tuple(master_images), action, folder, connect)
 
 
 def used_directories(options: RunOptions) -> list[tuple[str, str]]:
@@ -154,7 +177,7 @@ def check_directory(option: str, path: str) -> None:
 
 
 def _read_catalogs(
-    targets: Targets, wanted: Sequence[str]
+    targets: Cloud, wanted: Sequence[str]
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, GlanceSyncError]]:
     """The image regions of each wanted target, and the error of each target whose Keystone
     could not be reached or read (§7: it fails its own regions only; the master, the run)."""
@@ -196,19 +219,25 @@ def _cache_for(
 
 
 def _visit_in_turn(
-    jobs: Sequence[RegionJob], targets: Targets, progress: Progress, output: Output
-) -> Iterator[RegionOutcome]:
+    jobs: Sequence[RegionJob], targets: Cloud, progress: Progress, output: Output, report: Report
+) -> None:
     """One region after the other, sharing one Keystone session per target."""
     logged_output = Output(logged(output.sink))
     for job in jobs:
-        yield visit_region(job, targets, logged_output, progress)
+        report.add(visit_region(job, targets, logged_output, progress).report)
 
 
 def _visit_in_parallel(
-    jobs: Sequence[RegionJob], settings: Settings, run_dir: str, progress: Progress, output: Output
-) -> Iterator[RegionOutcome]:
+    jobs: Sequence[RegionJob],
+    settings: Settings,
+    run_dir: str,
+    progress: Progress,
+    output: Output,
+    report: Report,
+) -> None:
     """Up to max_children regions at once, each logging into its own file of a new run
-    directory; a summary line per region as it ends, output in region order. The children draw
+    directory; a summary line per region as it ends, output in region order (and the regions
+    that ended reported, in their order, even when the run is interrupted). The children draw
     no progress; a line counts the regions that ended."""
     if not jobs:
         return
@@ -221,22 +250,26 @@ def _visit_in_parallel(
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(settings.main.max_children, len(jobs)))
     dry_run = not jobs[0].action.writes
-    with (
-        multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
-        progress.counter("regions", len(jobs), "region") as advance,
-    ):
-        for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
-            outcomes[ref] = outcome
-            LOG.info("%s", outcome.report.summary_line(dry_run))
-            advance(1)
-        # Let the idle children end by themselves: the pool's exit would terminate them with
-        # SIGTERM, and a child killed while it holds the task queue's lock hangs its siblings.
-        pool.close()
-        pool.join()
+    try:
+        with (
+            multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
+            progress.counter("regions", len(jobs), "region") as advance,
+        ):
+            for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
+                outcomes[ref] = outcome
+                LOG.info("%s", outcome.report.summary_line(dry_run))
+                advance(1)
+            # Let the idle children end by themselves: the pool's exit would terminate them
+            # with SIGTERM, and a child killed holding the task queue's lock hangs its siblings.
+            pool.close()
+            pool.join()
+    finally:
+        for job in jobs:
+            if job.ref in outcomes:
+                report.add(outcomes[job.ref].report)
     for job in jobs:
         for record, text in outcomes[job.ref].records:
             output.record(record, text)
-        yield outcomes[job.ref]
 
 
 def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
@@ -252,7 +285,7 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
     records: list[tuple[Record, str | None]] = []
     collect: Sink = logged(lambda record, text: records.append((record, text)))
     try:
-        outcome = visit_region(job, Targets(job.targets), Output(collect), Progress())
+        outcome = visit_region(job, job.connect(job.targets), Output(collect), Progress())
     finally:
         root.removeHandler(handler)
         handler.close()
@@ -261,7 +294,7 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
 
 
 def visit_region(
-    job: RegionJob, targets: Targets, output: Output, progress: Progress
+    job: RegionJob, targets: Cloud, output: Output, progress: Progress
 ) -> RegionOutcome:
     """List and plan one region, and hand its plan to the action; a failure of Glance or
     Keystone stays inside the region."""
@@ -271,9 +304,8 @@ def visit_region(
         target = targets[job.ref.target]
         region = target.region(job.ref.region, full_name)
         listing = region.list_images()
-        plan = plan_region(
-            job.master_images, listing, job.targets[job.ref.target], full_name, target.project_id
-        )
+        rules = job.targets[job.ref.target].rules
+        plan = plan_region(job.master_images, listing, rules, full_name, target.project_id)
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
         master = targets[MASTER].region(job.master_region)

@@ -55,7 +55,8 @@ import re
 import stat
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any, TypeVar
 
 import yaml
@@ -65,6 +66,8 @@ from glancesync.errors import ConfigError
 
 LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+ANY = "any"  # in dontupdate, rename or replace: every checksum
 
 DEFAULT_CONFIG_FILE = "/etc/glancesync.conf"
 CONFIG_FILE_VARIABLE = "GLANCESYNC_CONFIG"
@@ -82,6 +85,47 @@ CLOUDS_FILES = (
     "~/.config/openstack/clouds.yaml",
     "/etc/openstack/clouds.yaml",
 )
+
+
+class OnConflict(Enum):
+    """What to do with a regional image whose content differs from the master's (§5)."""
+
+    DONTUPDATE = "dontupdate"  # leave it: ok_stalled_checksum
+    RENAME = "rename"  # upload a new copy, keep the old one as `<name>.old`
+    REPLACE = "replace"  # upload a new copy, delete the old one
+
+
+@dataclass(frozen=True)
+class SyncRules:
+    """What a target synchronises and how (§3-§5, §8): all the planner needs of it."""
+
+    forcesyncs: frozenset[str] = frozenset()
+    metadata_condition: Condition | None = None
+    metadata_set: frozenset[str] = frozenset()
+    prune_properties: bool = False
+    only_tenant_images: bool = True
+    dontupdate: frozenset[str] = frozenset()
+    rename: frozenset[str] = frozenset()
+    replace: frozenset[str] = frozenset()
+    support_obsolete_images: bool = True
+    obsolete_syncprops: frozenset[str] = frozenset()
+
+    def on_conflict(self, checksum: str | None) -> OnConflict | None:
+        """The rule for a regional image of this checksum whose content differs, if any: a
+        rule naming the checksum before one saying `any`; dontupdate, rename, then replace."""
+        rules = (
+            (OnConflict.DONTUPDATE, self.dontupdate),
+            (OnConflict.RENAME, self.rename),
+            (OnConflict.REPLACE, self.replace),
+        )
+        for wanted in (checksum, ANY):
+            for rule, checksums in rules:
+                if wanted in checksums:
+                    return rule
+        return None
+
+
+SYNC_RULES = tuple(rule.name for rule in fields(SyncRules))
 
 
 @dataclass(frozen=True)
@@ -112,6 +156,11 @@ class TargetSettings:
     api_retry_budget: int = 30
     cacert: str | None = None
     insecure: bool = False
+
+    @property
+    def rules(self) -> SyncRules:
+        """The target's sync rules, for the planner (no credentials)."""
+        return SyncRules(**{name: getattr(self, name) for name in SYNC_RULES})
 
 
 @dataclass(frozen=True)

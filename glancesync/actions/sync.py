@@ -23,4 +23,4 @@ class Sync(ModeAction):
             cache=visit.cache,
             progress=visit.progress,
         )
-        return executor.apply(visit.plan, visit.listing)
+        return executor.apply(visit.plan)

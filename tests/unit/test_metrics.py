@@ -39,7 +39,7 @@ def test_the_exit_status_gauge_says_a_decision_waits_or_why_the_run_stopped():
     report = Report()
     report.add(RegionReport("Lisbon", Counter(ok=1, error_checksum=1)))
     assert samples(render_metrics(report))["glancesync_last_run_exit_status"] == 4
-    report.stop(130)
+    report.stop(130, "interrupted by SIGINT")
     assert samples(render_metrics(report))["glancesync_last_run_exit_status"] == 130
 
 
