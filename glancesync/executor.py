@@ -18,7 +18,7 @@ from functools import partial
 from typing import IO, Any, Protocol
 
 from glancesync.cache import MasterCache, master_stream
-from glancesync.errors import GlanceSyncError, ImageError
+from glancesync.errors import GlanceSyncError, ImageError, cause_text
 from glancesync.image import Image, NewImage
 from glancesync.output import Output
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, UploadSpec
@@ -82,14 +82,14 @@ class Executor:
     def __init__(
         self,
         master: ImageService,
-        region: ImageService,
+        destination: ImageService,
         dry_run: bool,
         output: Output,
         cache: MasterCache | None = None,
         progress: Progress | None = None,
     ):
         self.master = master
-        self.region = region
+        self.destination = destination
         self.dry_run = dry_run
         self.output = output
         self.cache = cache
@@ -117,7 +117,7 @@ class Executor:
                 try:
                     uploaded = self._perform(item, uploaded_ids)
                 except GlanceSyncError as error:
-                    report.failure = str(error)
+                    report.failure = error.shown_in(report.region)
                     self._give_up(report, order[index:], report.failure)
                     return
                 except (KeyboardInterrupt, SystemExit):  # a signal: the run stops
@@ -172,7 +172,7 @@ class Executor:
             error = None
             if not self.dry_run:
                 try:
-                    self.region.delete_image(image.id)
+                    self.destination.delete_image(image.id)
                 except GlanceSyncError as failure:
                     LOG.error("%s: could not delete leftover %s: %s", region, image.id, failure)
                     error = str(failure)
@@ -191,19 +191,19 @@ class Executor:
         uploaded_ids[item.master.name] = new.id
         try:
             if item.action is Action.REPLACE:
-                self.region.delete_image(item.regional.id)
+                self.destination.delete_image(item.regional.id)
             elif item.action is Action.RENAME:
-                self.region.update_image(
+                self.destination.update_image(
                     item.regional, {"name": item.old_name, "visibility": "private"}
                 )
         except GlanceSyncError as error:  # named by UUID only: name the image, say what is left
             undone = "deleted" if item.action is Action.REPLACE else "renamed"
             raise ImageError(
                 f"the new copy {new.id} is in place, but the old one {item.regional.id} "
-                f"could not be {undone}: {error.message}",
-                region=self.region.full_name,
+                f"could not be {undone}: {cause_text(error, self.destination.full_name)}",
+                region=self.destination.full_name,
                 image=item.master.name,
-            ) from None
+            ) from error
         return new.size or 0
 
     def _update_metadata(
@@ -213,34 +213,37 @@ class Executor:
             **change.set_properties,
             **_resolve(change.references, uploaded_ids, regional.name),
         }
-        self.region.update_image(regional, change.attributes, properties, change.remove_properties)
+        self.destination.update_image(
+            regional, change.attributes, properties, change.remove_properties
+        )
 
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
         """Create, stream the master's bytes into, and verify the regional copy of `master`."""
-        new = self.region.create_image(_new_image(spec, uploaded_ids))
+        new = self.destination.create_image(_new_image(spec, uploaded_ids))
         fetch = partial(self.master.download, master.id)
         try:
-            label = f"{self.region.full_name}: {master.name}"
+            label = f"{self.destination.full_name}: {master.name}"
             with (
                 master_stream(self.cache, master, fetch) as stream,
                 self.progress.track(stream, label, master.size) as counted,
             ):
-                self.region.upload(new.id, counted, master.size)
+                self.destination.upload(new.id, counted, master.size)
             verified = self._verified(new.id, master)
             # Only now: a protected image could not be discarded, a marked one is a leftover.
-            return self.region.finish_upload(verified, spec.protected)
+            return self.destination.finish_upload(verified, spec.protected)
         except (GlanceSyncError, TransferError) as error:
             self._discard(new)
+            region = self.destination.full_name
             raise ImageError(
-                f"upload failed: {error}", region=self.region.full_name, image=master.name
-            ) from None
+                f"upload failed: {cause_text(error, region)}", region=region, image=master.name
+            ) from error
         except BaseException:
             self._discard(new)
             raise
 
     def _verified(self, image_id: str, master: Image) -> Image:
         """The uploaded image as Glance reports it, if it is active with the master's content."""
-        uploaded = self.region.get_image(image_id)
+        uploaded = self.destination.get_image(image_id)
         if uploaded.status != "active":
             raise IntegrityError(f"Glance reports status {uploaded.status!r} after upload")
         if uploaded.size != master.size or not uploaded.same_content(master):
@@ -255,11 +258,11 @@ class Executor:
         the facade retries the delete then. A last failure is logged: the upload's own failure
         is what counts, and the marked leftover is deleted by the next run."""
         try:
-            self.region.delete_image(new.id)
+            self.destination.delete_image(new.id)
         except GlanceSyncError as error:
             LOG.error(
                 "%s: could not delete the failed upload %s: %s",
-                self.region.full_name,
+                self.destination.full_name,
                 new.id,
                 error,
             )

@@ -241,10 +241,10 @@ def _visit_in_parallel(
     no progress; a line counts the regions that ended."""
     if not jobs:
         return
-    run_dir = new_directory(run_dir, "run")
-    LOG.info("per-region logs in %s", run_dir)
+    logs = new_directory(run_dir, "run")
+    LOG.info("per-region logs in %s", logs)
     jobs = [
-        replace(job, log_file=os.path.join(run_dir, f"{file_name(job.ref.full_name)}.log"))
+        replace(job, log_file=os.path.join(logs, f"{file_name(job.ref.full_name)}.log"))
         for job in jobs
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
@@ -313,6 +313,6 @@ def visit_region(
         return RegionOutcome(job.action.visit(visit))
     except GlanceSyncError as error:
         LOG.error("%s", error)
-        report = _failed(full_name, str(error), job.action, output)
+        report = _failed(full_name, error.shown_in(full_name), job.action, output)
         report.seconds = time.monotonic() - started
         return RegionOutcome(report)

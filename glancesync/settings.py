@@ -638,12 +638,7 @@ def _credentials(name: str, raw: _Section, origin: str) -> dict[str, str]:
     plain = [raw[key] for key in _CREDENTIAL_KEYS if key in raw]
     if "credential" in raw:
         credential = raw["credential"]
-        if plain:
-            others = ", ".join(_spelled_from(value, credential) for value in plain)
-            raise ConfigError(
-                f"{credential.where()}: cannot be combined with {others}; "
-                "use either credential or user, password, auth_url and project"
-            )
+        _refuse_others(credential, plain, "credential or user, password, auth_url and project")
         return _parse(credential, _credential)
     missing = [key for key in _CREDENTIAL_KEYS if key not in raw]
     if not missing:
@@ -705,12 +700,15 @@ def _cloud_of(name: str, raw: _Section, environ: Mapping[str, str]) -> _Raw | No
 def _refuse_with_cloud(cloud: _Raw, raw: _Section) -> None:
     """`cloud` excludes the other credential forms."""
     others = [raw[key] for key in ("credential", *_CREDENTIAL_KEYS) if key in raw]
+    _refuse_others(cloud, others, "cloud, credential, or user, password, auth_url and project")
+
+
+def _refuse_others(form: _Raw, others: Sequence[_Raw], forms: str) -> None:
+    """A target uses one credential form: ConfigError if `form` comes with any of `others`,
+    saying to use either of `forms`."""
     if others:
-        spelled = ", ".join(_spelled_from(value, cloud) for value in others)
-        raise ConfigError(
-            f"{cloud.where()}: cannot be combined with {spelled}; use either cloud, credential, "
-            "or user, password, auth_url and project"
-        )
+        spelled = ", ".join(_spelled_from(value, form) for value in others)
+        raise ConfigError(f"{form.where()}: cannot be combined with {spelled}; use either {forms}")
 
 
 def _clouds_file(cloud: _Raw, environ: Mapping[str, str]) -> str:

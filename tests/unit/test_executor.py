@@ -123,7 +123,7 @@ def test_an_upload_whose_bytes_differ_is_discarded_and_stops_the_region() -> Non
     assert ("create", "web") not in run.region.calls
     assert run.results() == {"app": Result.FAILED, "web": Result.SKIPPED}
     (line,) = run.lines
-    assert line.startswith("Lisbon: FAILED region Lisbon, image app: upload failed: md5 ")
+    assert line.startswith("Lisbon: FAILED image app: upload failed: md5 ")
     assert report.failure is not None and not report.succeeded
     assert dict(report.statuses) == {"pending_upload": 2}
 
@@ -209,3 +209,14 @@ def test_images_in_line_are_reported_with_nothing_to_do() -> None:
     report = run.apply()
     assert run.writes() == [] and run.results() == {"app": Result.NONE}
     assert dict(report.statuses) == {"ok": 1} and report.actions_done == 0
+
+
+def test_a_failure_names_its_region_and_image_once_and_a_master_failure_its_region() -> None:
+    run = Run()
+    app = run.master_image("app", b"app")
+    run.master.fail_on(
+        "download", app.id, RegionError("download image failed: cut", region="Madrid", image=app.id)
+    )
+    report = run.apply()
+    assert report.failure == "image app: upload failed: region Madrid: download image failed: cut"
+    assert run.lines == [f"Lisbon: FAILED {report.failure}"]

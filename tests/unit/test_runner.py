@@ -188,4 +188,4 @@ def test_a_region_failure_is_formatted_once(world: World) -> None:
         "create", "web", RegionError("create image failed: HTTP 500", region="Lisbon", image="web")
     )
     lines = world.run("Lisbon")
-    assert lines == ["Lisbon: FAILED region Lisbon, image web: create image failed: HTTP 500"]
+    assert lines == ["Lisbon: FAILED image web: create image failed: HTTP 500"]
