@@ -23,36 +23,12 @@ from glancesync.image import Image, NewImage
 from glancesync.output import Output
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, UploadSpec
 from glancesync.progress import Progress
-from glancesync.report import ItemOutcome, RegionReport, Result
+from glancesync.report import ItemOutcome, RegionReport, Result, outcome_of
 from glancesync.transfer import IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
 
 LEFTOVER_ACTION = "delete_leftover"
-
-
-def outcome_of(
-    region: str, item: PlanItem, result: Result, uploaded: int = 0, error: str | None = None
-) -> ItemOutcome:
-    """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
-    status, action, error = item.status.value, item.action.value, error or item.problem
-    metadata = metadata_diff(item.change) if item.change else None
-    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
-
-
-def metadata_diff(change: MetadataChange) -> dict[str, object]:
-    """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
-    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
-    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
-    changed: dict[str, object] = {**change.attributes, **change.set_properties}
-    entries: dict[str, dict[str, object]] = {
-        key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
-    }
-    entries.update(
-        (key, {"old": change.previous.get(key), "new_copy_of": name})
-        for key, name in change.references.items()
-    )
-    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
 
 
 class ImageService(Protocol):

@@ -249,7 +249,6 @@ def _visit_in_parallel(
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(settings.main.max_children, len(jobs)))
-    dry_run = not jobs[0].action.writes
     try:
         with (
             multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
@@ -257,7 +256,7 @@ def _visit_in_parallel(
         ):
             for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
                 outcomes[ref] = outcome
-                LOG.info("%s", outcome.report.summary_line(dry_run))
+                LOG.info("%s", outcome.report.summary_line(report.dry_run))
                 advance(1)
             # Let the idle children end by themselves: the pool's exit would terminate them
             # with SIGTERM, and a child killed holding the task queue's lock hangs its siblings.

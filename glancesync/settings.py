@@ -128,9 +128,10 @@ class SyncRules:
 SYNC_RULES = tuple(rule.name for rule in fields(SyncRules))
 
 
-@dataclass(frozen=True)
-class TargetSettings:
-    """One target: a Keystone with its credentials and the sync rules of its regions."""
+@dataclass(frozen=True, kw_only=True)
+class TargetSettings(SyncRules):
+    """One target, as the loader builds it: a Keystone with its credentials and session options
+    (for the facade), and the sync rules of its regions (`rules`, for the planner)."""
 
     name: str
     user: str
@@ -139,17 +140,7 @@ class TargetSettings:
     project: str
     user_domain_name: str = "Default"
     project_domain_name: str = "Default"
-    forcesyncs: frozenset[str] = frozenset()
-    metadata_condition: Condition | None = None
-    metadata_set: frozenset[str] = frozenset()
-    prune_properties: bool = False
-    only_tenant_images: bool = True
-    dontupdate: frozenset[str] = frozenset()
-    rename: frozenset[str] = frozenset()
-    replace: frozenset[str] = frozenset()
     ignore_regions: tuple[str, ...] = ()
-    support_obsolete_images: bool = True
-    obsolete_syncprops: frozenset[str] = frozenset()
     api_timeout: float = 30.0
     api_retries: int = 3
     api_retry_delay: float = 1.0
@@ -159,7 +150,7 @@ class TargetSettings:
 
     @property
     def rules(self) -> SyncRules:
-        """The target's sync rules, for the planner (no credentials)."""
+        """The target's sync rules alone, without credentials: what the planner is given."""
         return SyncRules(**{name: getattr(self, name) for name in SYNC_RULES})
 
 

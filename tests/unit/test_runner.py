@@ -20,7 +20,9 @@ from tests.unit.memory_cloud import MemoryCloud, MemoryGlance, MemoryTarget, con
 
 
 def target_settings(name: str) -> TargetSettings:
-    return TargetSettings(name, "admin", "unused", "http://keystone.invalid/v3", "admin")
+    return TargetSettings(
+        name=name, user="admin", password="unused", auth_url="http://k.invalid/v3", project="p"
+    )
 
 
 class World:
@@ -52,6 +54,15 @@ class World:
         return out.getvalue().splitlines()
 
 
+# What a sync of the world's two images to its default regions prints, in region order.
+SYNCED_LINES = [
+    "Lisbon: uploaded web (3 B)",
+    "Lisbon: uploaded app (9 B)",
+    "Paris: uploaded web (3 B)",
+    "Paris: uploaded app (9 B)",
+]
+
+
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     world = World(tmp_path)
@@ -61,13 +72,7 @@ def world(tmp_path: Path) -> World:
 
 
 def test_a_sync_visits_the_default_regions_and_counts_each(world: World) -> None:
-    lines = world.run()
-    assert lines == [
-        "Lisbon: uploaded web (3 B)",
-        "Lisbon: uploaded app (9 B)",
-        "Paris: uploaded web (3 B)",
-        "Paris: uploaded app (9 B)",
-    ]
+    assert world.run() == SYNCED_LINES
     assert [region.region for region in world.report.regions] == ["Lisbon", "Paris"]
     assert world.report.exit_status == 0 and world.report.uploaded_bytes == 24
     assert [image.name for image in world.berlin.images.values()] == []
@@ -156,13 +161,7 @@ def test_parallel_regions_show_their_lines_in_region_order(world: World) -> None
         MainSettings(master_region="Madrid", max_children=2, cache_max_size=0),
         world.settings.targets,
     )
-    lines = world.run(parallel=True)
-    assert lines == [
-        "Lisbon: uploaded web (3 B)",
-        "Lisbon: uploaded app (9 B)",
-        "Paris: uploaded web (3 B)",
-        "Paris: uploaded app (9 B)",
-    ]
+    assert world.run(parallel=True) == SYNCED_LINES
     assert [region.region for region in world.report.regions] == ["Lisbon", "Paris"]
     (run_dir,) = (world.tmp_path / "runs").iterdir()
     assert sorted(path.name for path in run_dir.iterdir()) == ["Lisbon.log", "Paris.log"]
