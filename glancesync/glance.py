@@ -51,7 +51,6 @@ from glancesync.edge import (
     catalog_problem,
     guarded_session,
     mask_userinfo,
-    printable,
     record_problem,
     server_text,
 )
@@ -63,6 +62,7 @@ from glancesync.errors import (
     RegionError,
     api_error_type,
 )
+from glancesync.escaping import printable
 from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import TargetSettings
 from glancesync.transfer import CHUNK_SIZE
