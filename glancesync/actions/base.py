@@ -17,9 +17,9 @@ from glancesync.settings import Settings
 
 @dataclass(frozen=True)
 class RunStart:
-    """What an action may do before the regions: the run's settings, the catalogs read, the
-    selected master images and the master region's whole listing (none for a mode that visits
-    no region), and the parent folder of `--backup-dir`."""
+    """What an action may use before the regions: the run's settings, the catalogs read, the
+    master region's whole listing (empty for a mode that visits no region), the --backup-dir
+    (the parent of a backup's new folder), and the output."""
 
     settings: Settings
     catalogs: Mapping[str, Sequence[str]]
