@@ -115,7 +115,7 @@ def run(
             report.add_problem(str(error))
         for region in _regions_named(name, arguments, settings):
             report.add(_failed(region, str(error), action, output))
-    start = RunStart(settings, catalogs, (), options.backup_dir, output)
+    start = RunStart(settings, catalogs, options.backup_dir, output)
     if not action.visits_regions:
         action.begin(start)
         return
@@ -125,11 +125,12 @@ def run(
         report.add_problem(problem)
         LOG.error("%s", problem)
         _failed(name, problem, action, output)
-    listing = targets[MASTER].region(settings.main.master_region).list_images()
+    master = targets[MASTER].region(settings.main.master_region)
+    listing = master.list_images()
     selected, warnings = select_master_images(listing, targets[MASTER].project_id)
     for warning in warnings:
         LOG.warning("%s: %s", settings.main.master_region, warning)
-    folder = action.begin(replace(start, master_listing=listing))
+    folder = action.begin(replace(start, master=master, master_listing=listing, selected=selected))
     jobs = [_job(settings, ref, selected, action, folder, connect) for ref in choice.regions]
     with _cache_for(jobs, settings, action) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]

@@ -18,14 +18,16 @@ from glancesync.settings import Settings
 @dataclass(frozen=True)
 class RunStart:
     """What an action may use before the regions: the run's settings, the catalogs read, the
-    master region's whole listing (empty for a mode that visits no region), the --backup-dir
-    (the parent of a backup's new folder), and the output."""
+    --backup-dir (the parent of a backup's new folder), the output; and for a mode that visits
+    regions, the master region's facade, its whole listing and the selected master images."""
 
     settings: Settings
     catalogs: Mapping[str, Sequence[str]]
-    master_listing: Sequence[Image]
     backup_dir: str
     output: Output
+    master: ImageService | None = None
+    master_listing: Sequence[Image] = ()
+    selected: Sequence[Image] = ()
 
 
 @dataclass(frozen=True)
