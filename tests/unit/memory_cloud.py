@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import IO, Any
 
 from glancesync.errors import RegionError
 from glancesync.image import UPLOAD_MARKER, Image, NewImage
 
 PROJECT = "project-1"
+NEW_IMAGE_FIELDS = tuple(attribute.name for attribute in fields(NewImage))
 _IDS = itertools.count(1)
 
 
@@ -86,22 +87,10 @@ class MemoryGlance:
 
     def create_image(self, new: NewImage) -> Image:
         self._call("create", name=new.name)
-        properties = {**new.properties, UPLOAD_MARKER: "started in memory"}
-        image = Image(
-            id=f"{new.name}-{next(_IDS)}",
-            name=new.name,
-            owner=PROJECT,
-            status="queued",
-            visibility=new.visibility,
-            disk_format=new.disk_format,
-            container_format=new.container_format,
-            min_ram=new.min_ram,
-            min_disk=new.min_disk,
-            protected=new.protected,
-            tags=new.tags,
-            properties=properties,
-        )
-        return self.put(image)
+        shared = {name: getattr(new, name) for name in NEW_IMAGE_FIELDS}
+        image = Image(id=f"{new.name}-{next(_IDS)}", owner=PROJECT, status="queued", **shared)
+        marked = {**new.properties, UPLOAD_MARKER: "started in memory"}
+        return self.put(replace(image, properties=marked))
 
     def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None:
         self._call("upload", image_id)
