@@ -257,7 +257,10 @@ def _visit_in_parallel(
         ):
             for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
                 outcomes[ref] = outcome
-                LOG.info("%s", region_summary(outcome.report, report.dry_run))
+                # The children log into files only: a region that failed is an ERROR here, so
+                # that standard error under -q (the cron wrapper's mail) still names it and why.
+                level = logging.INFO if outcome.report.succeeded else logging.ERROR
+                LOG.log(level, "%s", region_summary(outcome.report, report.dry_run))
                 advance(1)
             # Let the idle children end by themselves: the pool's exit would terminate them
             # with SIGTERM, and a child killed holding the task queue's lock hangs its siblings.
