@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import IO, Any
 
-from glancesync.errors import RegionError
+from glancesync.errors import Forbidden, NotFound, RegionError
 from glancesync.image import UPLOAD_MARKER, Image, NewImage
 
 PROJECT = "project-1"
@@ -74,7 +74,7 @@ class MemoryGlance:
 
     def _image(self, image_id: str) -> Image:
         if image_id not in self.images:
-            raise RegionError("HTTP 404 Not Found", region=self.full_name, image=image_id)
+            raise NotFound("HTTP 404 Not Found", status=404, region=self.full_name, image=image_id)
         return self.images[image_id]
 
     def list_images(self) -> list[Image]:
@@ -129,7 +129,7 @@ class MemoryGlance:
     def delete_image(self, image_id: str) -> None:
         self._call("delete", image_id)
         if self._image(image_id).protected:
-            raise RegionError("HTTP 403 Forbidden", region=self.full_name, image=image_id)
+            raise Forbidden("HTTP 403 Forbidden", status=403, region=self.full_name, image=image_id)
         del self.images[image_id]
 
     def finish_upload(self, uploaded: Image, protected: bool) -> Image:
