@@ -27,8 +27,9 @@ OUTPUT_LOG = logging.getLogger("glancesync.output")
 # `failed,<region>,` with an empty image, so that `grep -v '^ok'` shows it.
 FAILED_REGION = "failed"
 
-# Receives each outcome with its line for the text output (or None: JSON only).
-Sink = Callable[["Record", "str | None"], None]
+# Receives each outcome with its line for the text output (None: JSON only); a line without a
+# record (None) is text only.
+Sink = Callable[["Record | None", "str | None"], None]
 
 _VERBS = {
     "update_metadata": ("update metadata of", "updated metadata of"),
@@ -48,9 +49,10 @@ def printer(output_format: OutputFormat, write: Callable[[str], None]) -> Sink:
     """What a run prints of each record: its text line (if it has one, `printable`), or its
     JSON object (the exact values, `Record.json_line`)."""
 
-    def show(record: Record, text: str | None) -> None:
+    def show(record: Record | None, text: str | None) -> None:
         if output_format is OutputFormat.JSON:
-            write(record.json_line())
+            if record is not None:
+                write(record.json_line())
         elif text is not None:
             write(printable(text))
 
@@ -60,7 +62,7 @@ def printer(output_format: OutputFormat, write: Callable[[str], None]) -> Sink:
 def logged(sink: Sink) -> Sink:
     """`sink`, and the text line into the log files (OUTPUT_LOG)."""
 
-    def show_and_log(record: Record, text: str | None) -> None:
+    def show_and_log(record: Record | None, text: str | None) -> None:
         sink(record, text)
         if text is not None:
             OUTPUT_LOG.info("%s", text)
@@ -108,9 +110,9 @@ class Output:
 
     def regions(self, records: Sequence[ShownRegion]) -> None:
         """`--show-regions`: the regions on one line, or a JSON object each."""
-        line = " ".join(record.region for record in records)
-        for index, record in enumerate(records):
-            self.sink(record, None if index else line)
+        self.sink(None, " ".join(record.region for record in records))
+        for record in records:
+            self.sink(record, None)
 
 
 def status_line(status: str, region: str, image: str) -> str:

@@ -66,7 +66,7 @@ class RegionOutcome:
     """A visited region: its report, and under --parallel what it shows (sent to the parent)."""
 
     report: RegionReport
-    records: list[tuple[Record, str | None]] = field(default_factory=list)  # --parallel only
+    records: list[tuple[Record | None, str | None]] = field(default_factory=list)  # --parallel
 
 
 @dataclass(frozen=True)
@@ -119,19 +119,14 @@ def run(
     if not action.visits_regions:
         action.begin(start)
         return
-    choice = choose_regions(arguments, settings, catalogs)
-    for name in choice.unknown:
-        problem = f"unknown region {name!r}: not in the catalog of its target"
-        report.add_problem(problem)
-        LOG.error("%s", problem)
-        _failed(name, problem, action, output)
+    regions = _chosen_regions(arguments, settings, catalogs, action, output, report)
     master = targets[MASTER].region(settings.main.master_region)
     listing = master.list_images()
     selected, warnings = select_master_images(listing, targets[MASTER].project_id)
     for warning in warnings:
         LOG.warning("%s: %s", settings.main.master_region, warning)
     folder = action.begin(replace(start, master=master, master_listing=listing, selected=selected))
-    jobs = [_job(settings, ref, selected, action, folder, connect) for ref in choice.regions]
+    jobs = [_job(settings, ref, selected, action, folder, connect) for ref in regions]
     with _cache_for(jobs, settings, action) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
         if options.parallel:
@@ -142,6 +137,24 @@ def run(
         for line in run_summary(report):
             LOG.info("%s", line)
     output.record(report.summary_record())
+
+
+def _chosen_regions(
+    arguments: Sequence[str],
+    settings: Settings,
+    catalogs: Mapping[str, Sequence[str]],
+    action: ModeAction,
+    output: Output,
+    report: Report,
+) -> tuple[RegionRef, ...]:
+    """The regions to visit; an argument that names no region is a problem of the run."""
+    choice = choose_regions(arguments, settings, catalogs)
+    for name in choice.unknown:
+        problem = f"unknown region {name!r}: not in the catalog of its target"
+        report.add_problem(problem)
+        LOG.error("%s", problem)
+        _failed(name, problem, action, output)
+    return choice.regions
 
 
 def _job(
@@ -272,7 +285,7 @@ def _visit_in_parallel(
                 report.add(outcomes[job.ref].report)
     for job in jobs:
         for record, text in outcomes[job.ref].records:
-            output.record(record, text)
+            output.sink(record, text)
 
 
 def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
@@ -285,7 +298,7 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
     root.handlers[:] = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
     root.addHandler(handler)
     LOG.setLevel(min(LOG.getEffectiveLevel(), logging.INFO))
-    records: list[tuple[Record, str | None]] = []
+    records: list[tuple[Record | None, str | None]] = []
     collect: Sink = logged(lambda record, text: records.append((record, text)))
     try:
         outcome = visit_region(job, job.connect(job.targets), Output(collect), Progress())

@@ -188,3 +188,11 @@ def test_a_region_failure_is_formatted_once(world: World) -> None:
     )
     lines = world.run("Lisbon")
     assert lines == ["Lisbon: FAILED image web: create image failed: HTTP 500"]
+
+
+def test_show_regions_without_any_region_prints_an_empty_line(world: World) -> None:
+    for name in ("Lisbon", "Paris"):
+        del world.glances[name]
+    world.cloud["other"].glances.clear()
+    assert world.run(mode=Mode.SHOW_REGIONS) == [""]
+    assert world.run(mode=Mode.SHOW_REGIONS, output_format=OutputFormat.JSON) == []
