@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -159,9 +159,8 @@ def describe(item: PlanItem, dry_run: bool) -> str:
 
 def region_summary(region: RegionReport, dry_run: bool) -> str:
     """A region's line of the summary block."""
-    counts = ", ".join(f"{count} {status}" for status, count in sorted(region.statuses.items()))
     done = "would do" if dry_run else "did"
-    line = f"{region.region}: {counts or 'no images'}; {done} {region.actions_done} action(s)"
+    line = f"{region.region}: {_counts(region.statuses)}; {done} {region.actions_done} action(s)"
     if region.bytes_uploaded:
         line += f", {human_size(region.bytes_uploaded)} uploaded"
     line += f" in {region.seconds:.1f} s"
@@ -177,16 +176,20 @@ def region_summary(region: RegionReport, dry_run: bool) -> str:
 def run_summary(report: Report) -> list[str]:
     """The summary block: a line per region, then the run's."""
     lines = [region_summary(region, report.dry_run) for region in report.regions]
-    counts = ", ".join(f"{count} {status}" for status, count in sorted(report.totals().items()))
     failures, decisions = report.failures, report.decisions
     outcome = [f"{failures} failure(s)"] if failures or not decisions else []
     if decisions:
         outcome.append(_need_a_decision(decisions))
     lines.append(
-        f"run: {len(report.regions)} region(s), {counts or 'no images'}; "
+        f"run: {len(report.regions)} region(s), {_counts(report.totals())}; "
         f"{human_size(report.uploaded_bytes)} uploaded; {'; '.join(outcome)}"
     )
     return lines
+
+
+def _counts(statuses: Mapping[str, int]) -> str:
+    """Images per status, `3 ok, 1 pending_upload`, or `no images`."""
+    return ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "no images"
 
 
 def _need_a_decision(count: int) -> str:
