@@ -40,8 +40,9 @@ from urllib.parse import quote
 import requests
 from keystoneauth1 import adapter as ksa_adapter
 from keystoneauth1 import exceptions as ksa_exc
+from keystoneauth1 import loading as ksa_loading
+from keystoneauth1 import plugin as ksa_plugin
 from keystoneauth1 import session as ksa_session
-from keystoneauth1.identity import v3
 from urllib3.exceptions import InsecureRequestWarning
 
 from glancesync import __version__
@@ -57,7 +58,7 @@ from glancesync.edge import (
 )
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
 from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
-from glancesync.settings import TargetSettings
+from glancesync.settings import PASSWORD, TOKEN, TargetSettings
 from glancesync.transfer import CHUNK_SIZE
 
 LOG = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ def exception_failure(error: ksa_exc.ClientException, timeout: float) -> Failure
     if isinstance(error, ksa_exc.ConnectionError):
         return Failure(_connection_cause(str(error), timeout), transient=True)
     if isinstance(error, ksa_exc.EndpointNotFound):
-        return Failure("no public image endpoint for this region in the catalog")
+        return Failure("no image endpoint of this interface for this region in the catalog")
     return Failure(f"{type(error).__name__}: {_short(str(error))}")
 
 
@@ -331,21 +332,17 @@ class Target:
 
     def __init__(self, settings: TargetSettings):
         self.settings = settings
-        auth = v3.Password(
-            auth_url=settings.auth_url,
-            username=settings.user,
-            password=settings.password,
-            project_name=settings.project,
-            user_domain_name=settings.user_domain_name,
-            project_domain_name=settings.project_domain_name,
-        )
         if settings.insecure:  # warned about once when the settings were read
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
         verify: bool | str = False if settings.insecure else (settings.cacert or True)
+        cert = (settings.cert, settings.key) if settings.cert and settings.key else settings.cert
+        # The session is ours, on the edge's guarded requests session: keystoneauth1 (and
+        # openstack.config's get_session) retries would resend consumed upload streams.
         self.session = ksa_session.Session(
-            auth=auth,
+            auth=auth_plugin(settings),
             session=guarded_session(),
             verify=verify,
+            cert=cert,
             timeout=settings.api_timeout,
             redirect=MAX_REDIRECTS,
             app_name="glancesync",
@@ -374,7 +371,7 @@ class Target:
         if problem is not None:
             raise AuthError(f"{self.where}: read the catalog failed: {problem}")
         endpoints = access.service_catalog.get_endpoints_data(
-            service_type=IMAGE_SERVICE, interface="public"
+            service_type=IMAGE_SERVICE, interface=self.settings.interface
         )
         names: list[str] = []
         for endpoint in endpoints.get(IMAGE_SERVICE, []):
@@ -406,7 +403,7 @@ class Target:
 
     def _secrets(self) -> list[str]:
         auth_ref = getattr(self.session.auth, "auth_ref", None)
-        return [self.settings.password, *([auth_ref.auth_token] if auth_ref else [])]
+        return [*self.settings.secrets, *([auth_ref.auth_token] if auth_ref else [])]
 
     def _keystone(self, what: str, call: Callable[[], _T]) -> _T:
         """A Keystone call, retried; failures as AuthError naming the target (never a secret):
@@ -424,13 +421,39 @@ class Target:
         except CallFailed as failed:
             failure = failed.failure
             if failure.status == 401:
-                message = f"the credentials of user {self.settings.user!r} were refused"
+                message = f"the credentials of {self.settings.who} were refused"
             elif failure.transient:
                 message = f"cannot connect: {failure.cause}"
             else:
                 message = f"authentication failed: {failure.cause}"
             status = EXIT_CONFIG if failure.refused else EXIT_FAILURE
             raise AuthError(f"{where}: {message}", exit_status=status) from None
+
+
+# keystoneauth1's v3-only plugins for the generic names: no version discovery round trip.
+_V3_PLUGINS = {PASSWORD: "v3password", TOKEN: "v3token"}
+
+
+def auth_plugin(settings: TargetSettings) -> ksa_plugin.BaseAuthPlugin:
+    """The target's keystoneauth1 auth plugin, made by keystoneauth1's loader for its auth_type
+    from the options that loader offers."""
+    loader = ksa_loading.get_plugin_loader(_V3_PLUGINS.get(settings.auth_type, settings.auth_type))
+    known = {option.dest for option in loader.get_options()}
+    plain = {
+        "auth_url": settings.auth_url,
+        "username": settings.user,
+        "password": settings.password,
+        "project_name": settings.project,
+        "user_domain_name": settings.user_domain_name,
+        "project_domain_name": settings.project_domain_name,
+    }
+    given = {key: value for key, value in plain.items() if value}
+    given.update(settings.auth_options)
+    if "user_domain_id" in given:
+        given.pop("user_domain_name")
+    if "project_domain_id" in given:
+        given.pop("project_domain_name", None)
+    return loader.load_from_options(**{k: v for k, v in given.items() if k in known})
 
 
 class Targets:
@@ -454,7 +477,11 @@ class RegionGlance:
         self.region = region
         self.full_name = full_name
         self.adapter = ksa_adapter.Adapter(
-            target.session, service_type=IMAGE_SERVICE, interface="public", region_name=region
+            target.session,
+            service_type=IMAGE_SERVICE,
+            interface=target.settings.interface,
+            region_name=region,
+            endpoint_override=target.settings.image_endpoint_override,
         )
 
     def list_images(self, page_size: int = LIST_PAGE_SIZE) -> list[Image]:
