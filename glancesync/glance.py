@@ -147,17 +147,23 @@ def patch_operations(
     remove_properties: Sequence[str],
     current: Image,
 ) -> list[dict[str, Any]]:
-    """A JSON patch of exactly the given keys: add or replace what is set, remove what is named."""
+    """A JSON patch of exactly the given keys: set what is given (`add`, which Glance's v2.1
+    patch takes as "set" whether the property exists or not, so a stale `current` cannot make
+    it fail), remove what is named and `current` has."""
     operations: list[dict[str, Any]] = []
     for key, value in attributes.items():
-        operations.append({"op": "replace", "path": f"/{key}", "value": value})
+        operations.append({"op": "replace", "path": json_pointer(key), "value": value})
     for key, value in set_properties.items():
-        op = "replace" if key in current.properties else "add"
-        operations.append({"op": op, "path": f"/{key}", "value": value})
+        operations.append({"op": "add", "path": json_pointer(key), "value": value})
     for key in remove_properties:
         if key in current.properties:
-            operations.append({"op": "remove", "path": f"/{key}"})
+            operations.append({"op": "remove", "path": json_pointer(key)})
     return operations
+
+
+def json_pointer(key: str) -> str:
+    """The JSON pointer of a top-level key, escaped per RFC 6901 (`~` as ~0, `/` as ~1)."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
 def upload_mark() -> str:
