@@ -823,7 +823,13 @@ def _cloud_config(cloud: _Raw) -> dict[str, Any]:
     from openstack.config import loader  # noqa: PLC0415
 
     try:
-        region = loader.OpenStackConfig(load_envvars=False).get_one(cloud=cloud.text)
+        # Copies: OpenStackConfig inserts $OS_CLIENT_CONFIG_FILE into the list it is given.
+        config = loader.OpenStackConfig(
+            config_files=list(loader.CONFIG_FILES),
+            secure_files=list(loader.SECURE_FILES),
+            load_envvars=False,
+        )
+        region = config.get_one(cloud=cloud.text)
     except (sdk_exceptions.ConfigException, OSError, yaml.YAMLError) as error:
         raise ConfigError(f"{cloud.where()}: {_short_error(error)}") from None
     return region.config
