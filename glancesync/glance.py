@@ -202,7 +202,9 @@ def response_failure(response: requests.Response) -> Failure:
     """An HTTP error answer as a Failure: status, reason and the server's message."""
     status = response.status_code
     return Failure(
-        f"HTTP {status} {response.reason or ''}".rstrip() + _detail(response),
+        f"HTTP {status} {response.reason or ''}".rstrip()
+        + _detail(response)
+        + _request_id(response.headers.get(REQUEST_ID_HEADER)),
         transient=status in RETRIABLE_STATUS,
         retry_after=_retry_after(response.headers.get("Retry-After")),
         status=status,
@@ -214,7 +216,8 @@ def exception_failure(error: ksa_exc.ClientException, timeout: float) -> Failure
     if isinstance(error, ksa_exc.HttpError):  # from Keystone, while authenticating
         status = error.http_status or 0
         return Failure(
-            f"Keystone answered HTTP {status} {_short(error.message, 200)}",
+            f"Keystone answered HTTP {status} {_short(error.message, 200)}"
+            + _request_id(error.request_id),
             transient=status in RETRIABLE_STATUS,
             retry_after=float(error.retry_after) if error.retry_after else None,
             status=status,
@@ -265,6 +268,15 @@ def _detail(response: requests.Response) -> str:
         text = re.sub(r"<[^>]*>", " ", response.text or "")
     text = _short(html.unescape(text), 200)
     return f": {text}" if text else ""
+
+
+REQUEST_ID_HEADER = "x-openstack-request-id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")
+
+
+def _request_id(value: str | None) -> str:
+    """The answer's request id, for a cloud's support, if it looks like one (it is untrusted)."""
+    return f" [request id {value}]" if value and _REQUEST_ID.fullmatch(value) else ""
 
 
 def _retry_after(value: str | None) -> float | None:
