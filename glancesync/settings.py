@@ -819,18 +819,18 @@ def _cloud_config(cloud: _Raw) -> dict[str, Any]:
     """The resolved configuration of a cloud, read by openstack.config as the openstack CLI
     reads it (clouds.yaml/.yml/.json, secure.yaml, profiles, OS_CLIENT_* of the process
     environment). Imported here: it costs most of a second and 15 MiB."""
+    from keystoneauth1 import exceptions as ksa_exceptions  # noqa: PLC0415
     from openstack import exceptions as sdk_exceptions  # noqa: PLC0415
     from openstack.config import loader  # noqa: PLC0415
 
-    try:
-        # Copies: OpenStackConfig inserts $OS_CLIENT_CONFIG_FILE into the list it is given.
-        config = loader.OpenStackConfig(
-            config_files=list(loader.CONFIG_FILES),
-            secure_files=list(loader.SECURE_FILES),
-            load_envvars=False,
-        )
-        region = config.get_one(cloud=cloud.text)
-    except (sdk_exceptions.ConfigException, OSError, yaml.YAMLError) as error:
+    try:  # get_one also checks the auth options with keystoneauth1's loader
+        region = loader.OpenStackConfig().get_one(cloud=cloud.text)
+    except (
+        sdk_exceptions.ConfigException,
+        ksa_exceptions.ClientException,
+        OSError,
+        yaml.YAMLError,
+    ) as error:
         raise ConfigError(f"{cloud.where()}: {_short_error(error)}") from None
     return region.config
 
