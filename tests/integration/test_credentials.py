@@ -76,7 +76,8 @@ def test_application_credential_from_clouds_yaml_with_the_secret_in_secure_yaml(
         "      user_domain_name: Default\n"
     )
     (tmp_path / "secure.yaml").write_text(
-        f"clouds:\n  sync:\n    auth:\n      application_credential_secret: {credential['secret']}\n"
+        "clouds:\n  sync:\n    auth:\n"
+        f"      application_credential_secret: {credential['secret']}\n"
     )
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "clouds.yaml"))
     monkeypatch.setenv("OS_CLIENT_SECURE_FILE", str(tmp_path / "secure.yaml"))
