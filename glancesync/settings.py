@@ -754,9 +754,13 @@ def _legacy_checked(url: str, raw: _Raw) -> str:
 
 def _environment_keys(raw: _Section, environ: Mapping[str, str]) -> list[str]:
     """[master] keys still unset that OS_* variables may supply, for its auth_type."""
+    typed = raw
     if "auth_type" not in raw and environ.get("OS_AUTH_TYPE"):
-        raw = {**raw, "auth_type": _Raw(environ["OS_AUTH_TYPE"], ENVIRONMENT, None, "OS_AUTH_TYPE")}
-    auth_type = _auth_type_of(raw)
+        typed = {
+            **raw,
+            "auth_type": _Raw(environ["OS_AUTH_TYPE"], ENVIRONMENT, None, "OS_AUTH_TYPE"),
+        }
+    auth_type = _auth_type_of(typed)
     foreign = {*_CREDENTIAL_KEYS, *_AUTH_KEYS} - {
         *_PLAIN_AUTH_KEYS[auth_type],
         *AUTH_OPTIONS[auth_type],
