@@ -457,21 +457,26 @@ def auth_plugin(settings: TargetSettings) -> ksa_plugin.BaseAuthPlugin:
     from the options that loader offers."""
     loader = ksa_loading.get_plugin_loader(_V3_PLUGINS.get(settings.auth_type, settings.auth_type))
     known = {option.dest for option in loader.get_options()}
+    given = auth_options(settings)
+    return loader.load_from_options(**{k: v for k, v in given.items() if k in known})
+
+
+def auth_options(settings: TargetSettings) -> dict[str, str]:
+    """The target's keystoneauth1 options, with keystoneauth1's names: a domain name goes with
+    the user or project name it qualifies, unless its domain id is given."""
+    options = settings.auth_options
     plain = {
         "auth_url": settings.auth_url,
         "username": settings.user,
         "password": settings.password,
         "project_name": settings.project,
-        "user_domain_name": settings.user_domain_name,
-        "project_domain_name": settings.project_domain_name,
     }
     given = {key: value for key, value in plain.items() if value}
-    given.update(settings.auth_options)
-    if "user_domain_id" in given:
-        given.pop("user_domain_name")
-    if "project_domain_id" in given:
-        given.pop("project_domain_name", None)
-    return loader.load_from_options(**{k: v for k, v in given.items() if k in known})
+    if settings.user and "user_domain_id" not in options:
+        given["user_domain_name"] = settings.user_domain_name
+    if settings.project and "project_domain_id" not in options:
+        given["project_domain_name"] = settings.project_domain_name
+    return {**given, **options}
 
 
 class Targets:
