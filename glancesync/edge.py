@@ -36,6 +36,7 @@ from keystoneauth1.session import TCPKeepAliveAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from glancesync.escaping import printable
 from glancesync.image import GLANCE_CORE_FIELDS
 
 MiB = 1024 * 1024
@@ -376,13 +377,7 @@ def catalog_problem(catalog: Any) -> str | None:
 # --- text from servers, and URLs
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]*@")
-
-
-def printable(text: str) -> str:
-    """Control characters escaped (`\\x1b`): server text never moves a terminal's cursor."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def mask_userinfo(text: str) -> str:

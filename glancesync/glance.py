@@ -52,11 +52,11 @@ from glancesync.edge import (
     catalog_problem,
     guarded_session,
     mask_userinfo,
-    printable,
     record_problem,
     server_text,
 )
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
+from glancesync.escaping import printable
 from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import PASSWORD, TOKEN, TargetSettings
 from glancesync.transfer import CHUNK_SIZE

@@ -13,7 +13,6 @@ from glancesync.edge import (
     json_problem,
     mask_userinfo,
     origin,
-    printable,
     record_problem,
     server_text,
 )
@@ -148,10 +147,6 @@ def test_json_depth_leaves_strings_out(body, depth):
 def test_json_is_refused_before_parsing_when_deep_or_swarming(body, problem):
     found = json_problem(body)
     assert found == problem if problem is None else found.startswith(problem)
-
-
-def test_control_characters_are_escaped():
-    assert printable("a\x1b[31mb\r\nc\x7f\x9b") == "a\\x1b[31mb\\x0d\\x0ac\\x7f\\x9b"
 
 
 def test_userinfo_is_masked_wherever_it_occurs():
