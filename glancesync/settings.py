@@ -134,6 +134,7 @@ class TargetSettings:
     key: str | None = None
     interface: str = "public"
     image_endpoint_override: str | None = None  # Glance's URL instead of the catalog's
+    region_name: str | None = None  # its cloud's region: [master]'s is the default master_region
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -364,6 +365,7 @@ _TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
     "key": _path,
     "interface": _interface,
     "image_endpoint_override": _url,
+    "region_name": str,
 }
 _MAIN_OPTIONS: dict[str, Callable[[str], object]] = {
     "master_region": str,
@@ -374,7 +376,10 @@ _MAIN_OPTIONS: dict[str, Callable[[str], object]] = {
     "cache_max_size": _size,
 }
 _AUTH_KEYS = frozenset(key for keys in AUTH_OPTIONS.values() for key in keys)
-_TARGET_KEYS = frozenset({"credential", CLOUD, *_CREDENTIAL_KEYS, *_TARGET_OPTIONS, *_AUTH_KEYS})
+_FROM_CLOUD_ONLY = frozenset({"region_name"})
+_TARGET_KEYS = frozenset(
+    {"credential", CLOUD, *_CREDENTIAL_KEYS, *_TARGET_OPTIONS, *_AUTH_KEYS} - _FROM_CLOUD_ONLY
+)
 _MAIN_KEYS = frozenset(_MAIN_OPTIONS)
 _ALIASES = {
     "tenant": "project",
@@ -715,6 +720,12 @@ def _credentials(name: str, raw: _Section, origin: str) -> dict[str, Any]:
             f"{origin}: [{name}]: missing {', '.join(missing)} "
             f"({_missing_hint(name, auth_type, missing)})"
         )
+    if auth_type == APPLICATION_CREDENTIAL and "application_credential_id" not in raw:
+        if not any(key in raw for key in ("user", "user_id")):
+            raise ConfigError(
+                f"{origin}: [{name}]: missing user (application_credential_name needs it, or "
+                "write application_credential_id)"
+            )
     values = {key: raw[key].text if key in raw else "" for key in _CREDENTIAL_KEYS}
     values["auth_url"] = _legacy_checked(_parse(raw["auth_url"], _url), raw["auth_url"])
     options = {key: raw[key].text for key in AUTH_OPTIONS[auth_type] if key in raw}
@@ -860,7 +871,7 @@ def _from_cloud(cloud: _Raw) -> _Section:
         if key not in _TARGET_KEYS:
             raise ConfigError(f"{cloud.where()}: {origin}: auth.{name}: not supported here")
         found[key] = _Raw(str(value), origin, None, f"auth.{name}")
-    for key in ("cacert", "cert", "key", "interface", "image_endpoint_override"):
+    for key in ("cacert", "cert", "key", "interface", "image_endpoint_override", "region_name"):
         if config.get(key):
             found[key] = _Raw(str(config[key]), origin, None, key)
     if config.get("verify") is False:
@@ -868,20 +879,29 @@ def _from_cloud(cloud: _Raw) -> _Section:
     return found
 
 
-def _main(raw: _Section, environ: Mapping[str, str], home: str) -> MainSettings:
-    """[main] from its merged values, master_region falling back to OS_REGION_NAME."""
+def _main(
+    raw: _Section, environ: Mapping[str, str], home: str, master: TargetSettings
+) -> MainSettings:
+    """[main] from its merged values, master_region falling back to OS_REGION_NAME, then to
+    the region_name of [master]'s cloud."""
     if "master_region" not in raw:
-        raw = {**raw, **_region_from_environment(environ, home)}
+        raw = {**raw, **_region_from_environment(environ, home, master)}
     return MainSettings(**{key: _parse(value, _MAIN_OPTIONS[key]) for key, value in raw.items()})
 
 
-def _region_from_environment(environ: Mapping[str, str], home: str) -> _Section:
-    region = environ.get("OS_REGION_NAME")
-    if not region:
-        raise ConfigError(
-            f"{home}: [main] master_region: not set (set it in [main] or in OS_REGION_NAME)"
-        )
-    return {"master_region": _Raw(region, ENVIRONMENT, None, "OS_REGION_NAME")}
+def _region_from_environment(
+    environ: Mapping[str, str], home: str, master: TargetSettings
+) -> _Section:
+    if environ.get("OS_REGION_NAME"):
+        return {
+            "master_region": _Raw(environ["OS_REGION_NAME"], ENVIRONMENT, None, "OS_REGION_NAME")
+        }
+    if master.region_name:
+        return {"master_region": _Raw(master.region_name, "clouds.yaml", None, "region_name")}
+    raise ConfigError(
+        f"{home}: [main] master_region: not set (set it in [main] or in OS_REGION_NAME, or as "
+        "region_name of [master]'s cloud)"
+    )
 
 
 def _require_master(sections: Sequence[str], path: str) -> None:
@@ -947,13 +967,19 @@ def load_settings(
     sections = list(dict.fromkeys([*written, *overridden]))
     if config_file is not None:
         _require_master(sections, config_file)
-    main = _main(_merged(written.get(MAIN, {}), overridden.get(MAIN, {})), environ, home)
+    main_raw = _merged(written.get(MAIN, {}), overridden.get(MAIN, {}))
     defaults = [written.get(DEFAULTS, {}), overridden.get(DEFAULTS, {})]
-    targets = {}
-    for name in [MASTER, *(name for name in sections if name not in (MASTER, MAIN, DEFAULTS))]:
+
+    def target(name: str) -> TargetSettings:
         raw = _merged(*defaults, written.get(name, {}), every_target, overridden.get(name, {}))
         origin = home if name in written or name not in overridden else OVERRIDE
-        targets[name] = _target(name, raw, environ, origin)
+        return _target(name, raw, environ, origin)
+
+    targets = {MASTER: target(MASTER)}
+    main = _main(main_raw, environ, home, targets[MASTER])
+    for name in sections:
+        if name not in (MASTER, MAIN, DEFAULTS):
+            targets[name] = target(name)
     if config_file is not None:
         _warn_if_exposed(config_file, written)
     _warn_if_insecure(targets)

@@ -183,3 +183,18 @@ def test_unknown_os_cloud_names_the_variable(tmp_path, clouds):
 def test_a_missing_password_is_named(tmp_path, clouds):
     conf = write_conf(tmp_path, "[master]\ncloud = nopass\n")
     assert load_error(conf).startswith(f"{conf}: [master]: missing password")
+
+
+def test_the_master_clouds_region_name_is_the_default_master_region(tmp_path, clouds):
+    conf = tmp_path / "glancesync.conf"
+    conf.write_text("[master]\ncloud = prod\n")
+    conf.chmod(0o600)
+    assert load_settings(str(conf), environ={}).main.master_region == "Madrid"
+
+
+def test_os_region_name_beats_the_clouds_region_name(tmp_path, clouds):
+    conf = tmp_path / "glancesync.conf"
+    conf.write_text("[master]\ncloud = prod\n")
+    conf.chmod(0o600)
+    settings = load_settings(str(conf), environ={"OS_REGION_NAME": "Lisbon"})
+    assert settings.main.master_region == "Lisbon"

@@ -55,6 +55,11 @@ def test_an_application_credential_by_name_needs_a_user(tmp_path):
     assert load(tmp_path, text + "user = sync\n").master.user == "sync"
 
 
+def test_an_application_credential_by_name_without_a_user_is_refused(tmp_path):
+    text = APP_CREDENTIAL.replace("application_credential_id = 42", "application_credential_name = g")
+    assert "[master]: missing user (application_credential_name needs it" in error(tmp_path, text)
+
+
 def test_a_secret_is_missing(tmp_path):
     text = "auth_type = v3applicationcredential\napplication_credential_id = 42\n"
     assert "missing application_credential_secret" in error(tmp_path, text)

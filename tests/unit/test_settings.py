@@ -585,7 +585,7 @@ MALFORMED = {
     ),
     "missing master_region": Bad(
         MASTER,
-        ("[main] master_region: not set (set it in [main] or in OS_REGION_NAME)",),
+        ("master_region: not set (set it in [main] or in OS_REGION_NAME, or as region_name",),
         environ=WITHOUT_REGION,
     ),
     "master credentials in neither the file nor OS_*": Bad(
