@@ -30,6 +30,7 @@ def error(tmp_path: Path, master: str, environ: dict[str, str] | None = None) ->
     return str(raised.value)
 
 
+BY_NAME = ("application_credential_id = 42", "application_credential_name = g")
 APP_CREDENTIAL = (
     "auth_type = v3applicationcredential\n"
     "application_credential_id = 42\n"
@@ -56,7 +57,7 @@ def test_an_application_credential_by_name_needs_a_user(tmp_path):
 
 
 def test_an_application_credential_by_name_without_a_user_is_refused(tmp_path):
-    text = APP_CREDENTIAL.replace("application_credential_id = 42", "application_credential_name = g")
+    text = APP_CREDENTIAL.replace(*BY_NAME)
     assert "[master]: missing user (application_credential_name needs it" in error(tmp_path, text)
 
 
