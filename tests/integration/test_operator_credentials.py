@@ -58,7 +58,11 @@ def write_conf(tmp_path: Path, master_section: str) -> Path:
 
 
 def run(conf: Path, tmp_path: Path, *arguments: str) -> int:
-    return main(["--config-file", str(conf), *arguments, "--config", f"lock_file={tmp_path / 'l'}"])
+    """glancesync in-process, its lock and run directory in tmp_path."""
+    return main(
+        ["--config-file", str(conf), "--run-dir", str(tmp_path / "runs"), *arguments,
+         "--config", f"lock_file={tmp_path / 'l'}"]
+    )  # fmt: skip
 
 
 # --- application credentials
@@ -102,12 +106,16 @@ def test_application_credential_from_an_ini_target(clean_cloud, tmp_path, capsys
     )
     data = upload(clean_cloud, "appcred-ini")
 
+    log = tmp_path / "run.log"
     with caplog.at_level(logging.DEBUG):
-        assert run(conf, tmp_path, "-vv", "Lisbon") == 0
+        status = run(conf, tmp_path, "-vv", "--log-file", str(log), "--parallel", "Lisbon")
 
+    assert status == 0
     assert copies(clean_cloud, "Lisbon", "appcred-ini") == [("active", len(data))]
     out, err = capsys.readouterr()
-    assert credential["secret"] not in out + err + caplog.text
+    logs = [log.read_text(), *(p.read_text() for p in tmp_path.glob("runs/**/*") if p.is_file())]
+    assert len(logs) > 1 and all(logs)  # the run's log and the region's
+    assert credential["secret"] not in "".join([out, err, caplog.text, *logs])
 
 
 # --- the internal interface
