@@ -147,25 +147,34 @@ def test_interface_internal_sends_image_traffic_to_the_internal_endpoints(clean_
     assert copies(clean_cloud, "Lisbon", "internal-ini") == [("active", len(data))]
     madrid, lisbon = proxies["Madrid"].requests, proxies["Lisbon"].requests
     assert any(line.startswith("GET") and "/file" in line for line in madrid)
+    assert proxies["Madrid"].bytes_down >= len(data)
     # (the proxy notes request lines best-effort: a PUT right after a JSON body is not seen)
     assert any(line.startswith("POST /v2/images ") for line in lisbon)
 
 
-def test_os_interface_internal_applies_to_a_master_from_os_variables(clean_cloud, tmp_path):
+def test_os_interface_internal_applies_to_a_master_from_os_variables(
+    clean_cloud, tmp_path, monkeypatch
+):
     account = master(clean_cloud)["admin"]
-    environ = {
+    monkeypatch.delenv("GLANCESYNC_CONFIG", raising=False)
+    for variable, value in {
         "OS_AUTH_URL": master(clean_cloud)["auth_url"],
         "OS_USERNAME": account["user"],
         "OS_PASSWORD": account["password"],
         "OS_PROJECT_NAME": account["project"],
+        "OS_REGION_NAME": "Madrid",
         "OS_INTERFACE": "internal",
-    }
-    settings = load_settings(None, ["master_region=Madrid"], environ=environ)
-    with internal_proxies(clean_cloud, "Lisbon") as proxies:
-        images = Target(settings.master).region("Lisbon").list_images()
+    }.items():
+        monkeypatch.setenv(variable, value)
+    data = upload(clean_cloud, "internal-env")
 
-    assert isinstance(images, list)
-    assert glance_requests(proxies["Lisbon"])
+    with internal_proxies(clean_cloud, "Madrid", "Lisbon") as proxies:
+        status = main(["Lisbon", "--config", f"lock_file={tmp_path / 'l'}"])
+
+    assert status == 0
+    assert copies(clean_cloud, "Lisbon", "internal-env") == [("active", len(data))]
+    assert proxies["Madrid"].bytes_down >= len(data)
+    assert any(line.startswith("POST /v2/images ") for line in proxies["Lisbon"].requests)
 
 
 def test_without_a_proxy_the_internal_endpoint_is_not_the_public_one(clean_cloud, tmp_path):
