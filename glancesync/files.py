@@ -19,10 +19,10 @@ import fcntl
 import hashlib
 import os
 import re
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TextIO
 
 # Characters a file name keeps as they are; every other one is written %XX per UTF-8 byte.
@@ -88,15 +88,18 @@ def _refused(path: str, reason: str) -> OSError:
 @contextmanager
 def replacing(path: str, mode: int = 0o644) -> Iterator[TextIO]:
     """A text stream whose content replaces `path` (with `mode`) when the block ends normally;
-    written to a new hidden file beside it (created exclusively, never through a link), removed
-    if the block fails. A symbolic link at `path` is replaced, not followed."""
+    written to a new hidden file beside it, `.<name>.<random>.partial` (created exclusively,
+    never through a link), removed if the block fails or a signal interrupts it, however early.
+    A symbolic link at `path` is replaced, not followed."""
     directory, name = os.path.split(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=directory)
+    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.partial")
     try:
+        descriptor = open_file(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
             yield stream
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        with suppress(FileNotFoundError):  # not made yet, or renamed already
+            os.unlink(temporary)
         raise

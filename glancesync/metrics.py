@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from glancesync.escaping import printable
 from glancesync.files import replacing
 from glancesync.report import Report
 
@@ -85,7 +86,9 @@ def _labels(labels: dict[str, str]) -> str:
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A label value: control characters `printable` (a name never breaks a line or moves a
+    terminal's cursor when the file is read), then Prometheus' escapes of `\\` and `"`."""
+    return printable(value).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _number(value: float) -> str:

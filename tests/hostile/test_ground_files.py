@@ -5,12 +5,17 @@ region names (no `T:` prefix): `../../../x/escaped` and `/abs/path` name regions
 image's id is `../../x/cachepwn`. Each run must write only inside the folder meant for it
 (--backup-dir, --run-dir, cache_dir), leave the bait folder `x` of the test empty, create no
 `/abs`, and keep the rules of every hostile run (time, memory, no leak, no traceback, no raw
-control character).
+control character). A backup killed while it writes (SIGTERM, SIGKILL) leaves no truncated
+file under a region's name.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +30,7 @@ PATH_NAMES = ("../../../x/escaped", "/abs/path", "..", "a\x1b[2Jb")
 CACHEPWN = "../../x/cachepwn"
 DATA = b"ground " * 128
 HARNESS_FILES = {"out", "err", "lock"}  # the fixture's own files in the run's folder
+BACKUP_IMAGES = 60_000  # rows enough for the backup's writing to be caught midway
 
 
 def as_master(cloud: HostileCloud) -> list[str]:
@@ -61,6 +67,17 @@ def written_outside(root: Path, *allowed: str) -> set[str]:
         for path in files_under(root) - HARNESS_FILES - {"x"}
         if not any(path == folder or path.startswith(folder + os.sep) for folder in allowed)
     }
+
+
+def wait_for(find, child: subprocess.Popen, seconds: float = 60) -> Path:
+    """What `find()` returns once it is not None (polled), while `child` runs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and child.poll() is None:
+        found = find()
+        if found is not None:
+            return found
+        time.sleep(0.002)
+    pytest.fail(f"never found (the run ended with {child.poll()})")
 
 
 @pytest.fixture
@@ -135,3 +152,36 @@ def test_a_master_image_id_like_a_path_makes_no_file_outside_the_cache(
     run.check(cloud, seconds=15)
     no_escape(tmp_path, bait, "c")
     assert files_under(tmp_path / "c") == set()  # the run's cache folder is gone too
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_backup_killed_while_it_writes_leaves_no_truncated_file_under_a_regions_name(
+    hostile, local_cloud, tmp_path, signum
+):
+    images = [image_record(f"image-{n:05}") for n in range(BACKUP_IMAGES)]
+    cloud = master_cloud(hostile, images=images, regions=())
+    argv = [sys.executable, "-m", "glancesync.cli", "--config-file", str(local_cloud.conf),
+            "--make-backup", "--backup-dir", "b", "--config", f"lock_file={tmp_path / 'lock'}",
+            *as_master(cloud)]  # fmt: skip
+    with (tmp_path / "err").open("w") as stderr:
+        child = subprocess.Popen(
+            argv,
+            cwd=tmp_path,
+            env=local_cloud.cli_environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    try:
+        partial = wait_for(lambda: next((tmp_path / "b").glob("*/.*.partial"), None), child)
+        os.killpg(child.pid, signum)
+        status = child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+    assert status == -signum if signum == signal.SIGKILL else status == 128 + signum
+    assert not (partial.parent / f"{MASTER}.csv").exists()
+    assert partial.exists() == (signum == signal.SIGKILL)  # a hidden leftover, never complete
+    assert "Traceback" not in (tmp_path / "err").read_text()

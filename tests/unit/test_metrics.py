@@ -25,6 +25,15 @@ def test_metrics_count_images_per_region_and_status():
     assert values['glancesync_images{region="Lisbon",status="pending_upload"}'] == 1
 
 
+def test_control_characters_in_a_region_name_are_escaped_in_its_label():
+    report = Report()
+    report.add(RegionReport("evil:\x1b[2JRome\nglancesync_failures 0", Counter(ok=1)))
+    text = render_metrics(report, finished_at=1000.0)
+    assert "\x1b" not in text
+    label = 'region="evil:\\\\x1b[2JRome\\\\x0aglancesync_failures 0"'
+    assert f'glancesync_images{{{label},status="ok"}} 1' in text
+
+
 def test_metrics_give_bytes_failures_and_last_run():
     values = samples(render_metrics(sample_report(), finished_at=1000.0))
     assert values['glancesync_uploaded_bytes{region="Lisbon"}'] == 2048
