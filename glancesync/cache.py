@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from glancesync.errors import ConfigError
 from glancesync.files import file_name, open_file
 from glancesync.image import Image
-from glancesync.report import human_size
+from glancesync.output import human_size
 from glancesync.transfer import CHUNK_SIZE, TransferError, VerifyingStream
 
 LOG = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NoReturn
 
 from glancesync import __version__
+from glancesync.actions import Mode, RunOptions
 from glancesync.edge import MaskedUserinfo
 from glancesync.errors import (
     EXIT_CONFIG,
@@ -23,11 +24,13 @@ from glancesync.errors import (
 )
 from glancesync.escaping import PrintableFormatter
 from glancesync.lock import DEFAULT_LOCK_FILE, default_lock_file, run_lock
+from glancesync.logs import LogFile
 from glancesync.metrics import write_metrics
+from glancesync.output import OUTPUT_LOG, OutputFormat
 from glancesync.progress import Progress, progress_for
 from glancesync.regions import check_region_arguments
 from glancesync.report import Report
-from glancesync.runner import OUTPUT_LOG, LogFile, Mode, OutputFormat, RunOptions, run
+from glancesync.runner import run
 from glancesync.settings import (
     CONFIG_FILE_VARIABLE,
     DEFAULT_CONFIG_FILE,
@@ -39,9 +42,6 @@ from glancesync.settings import (
 
 LOG = logging.getLogger("glancesync")
 
-# Modes that may write (to Glance, or a backup of a state that a sync may be changing) take the
-# run lock; --dry-run, --show-status and --show-regions only read and run alongside anything.
-LOCKING_MODES = frozenset({Mode.SYNC, Mode.MAKE_BACKUP})
 INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -304,9 +304,10 @@ def signals_interrupt() -> Iterator[None]:
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
-def lock_for(settings: Settings, mode: Mode) -> AbstractContextManager[None]:
-    """The run lock for a mode that may write; nothing for the read-only modes."""
-    if mode not in LOCKING_MODES:
+def lock_for(settings: Settings, options: RunOptions) -> AbstractContextManager[None]:
+    """The run lock for a mode that may write (to Glance, or a backup of a state that a sync
+    may be changing); nothing for the modes that only read and run alongside anything."""
+    if not options.locks:
         return nullcontext()
     config_file = None if settings.source == NO_CONFIG_FILE else settings.source
     return run_lock(settings.main.lock_file or default_lock_file(config_file))
@@ -349,40 +350,42 @@ def _write_metrics(path: str | None, status: int, report: Report) -> int:
 
 
 def run_command(args: argparse.Namespace, progress: Progress) -> tuple[int, Report]:
-    """Load, lock and run; every failure becomes one error line and an exit status."""
-    report = Report()
+    """Load, lock and run; every failure becomes one error line and an exit status, recorded
+    in the report with what finished before it."""
+    options = RunOptions(
+        mode=args.mode,
+        parallel=args.parallel,
+        backup_dir=args.backup_dir,
+        run_dir=args.run_dir,
+        output_format=OutputFormat(args.output_format),
+    )
+    report = Report(dry_run=not options.writes)
     with signals_interrupt():
         try:
             config_file = find_config_file(args.config_file, os.environ)
             settings = load_settings(config_file, args.config, os.environ)
             check_region_arguments(args.regions, settings)
-            options = RunOptions(
-                mode=args.mode,
-                parallel=args.parallel,
-                backup_dir=args.backup_dir,
-                run_dir=args.run_dir,
-                output_format=OutputFormat(args.output_format),
-            )
-            with lock_for(settings, args.mode):
-                report = run(settings, options, args.regions, sys.stdout, progress)
+            with lock_for(settings, options):
+                run(settings, options, args.regions, report, sys.stdout, progress)
             return report.exit_status, report
         except GlanceSyncError as error:
-            LOG.error("%s", error)
-            status = error.exit_status
+            status, reason = error.exit_status, str(error)
+            LOG.error("%s", reason)
         except KeyboardInterrupt as interruption:
             signum = getattr(interruption, "signum", signal.SIGINT)
-            LOG.error(
-                "interrupted by %s: the work in flight was abandoned; run again to finish it",
-                signal.Signals(signum).name,
-            )
             status = 128 + signum
+            reason = (
+                f"interrupted by {signal.Signals(signum).name}: the work in flight was "
+                "abandoned; run again to finish it"
+            )
+            LOG.error("%s", reason)
         except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            status = EXIT_FAILURE
+            status, reason = EXIT_FAILURE, "the reader of the standard output went away"
         except Exception as error:  # a bug of ours: one line, the traceback only with -v
-            LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
-            status = EXIT_FAILURE
-    report.stop(status)
+            status, reason = EXIT_FAILURE, f"unexpected {type(error).__name__}: {error}"
+            LOG.error("%s", reason, exc_info=args.verbose > 0)
+    report.stop(status, reason)
     return status, report
 
 

@@ -1,113 +1,54 @@
-"""Applying a region's plan through the facade (§6), or only saying what it would do.
+"""Carrying out a region's plan through a facade (`ImageService`, §6), or only saying what it
+would do: one write gate, `dry_run`.
 
-Order: metadata updates (obsolete renames included), then uploads, replaces and renames in the
-plan's size order, then the `pending_ami` images, whose kernel/ramdisk exist by then. An image
-that fails stops the region's remaining work; a failed or unverified upload is deleted.
+The plan is the schedule: its steps come in the order of §6 with everything they need (a
+rename its `.old` name); the executor only resolves the UUIDs of images uploaded in this run
+(kernel_id/ramdisk_id). Leftovers of interrupted uploads are deleted first; a new image counts
+only once verified; the first failure stops the region's remaining steps; a failed or
+unverified upload is deleted. Outcomes go to the output room as data.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
+from typing import IO, Any, Protocol
 
 from glancesync.cache import MasterCache, master_stream
-from glancesync.errors import GlanceSyncError, ImageError
-from glancesync.glance import RegionGlance
-from glancesync.image import Image
-from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
+from glancesync.errors import GlanceSyncError, ImageError, cause_text
+from glancesync.image import Image, NewImage
+from glancesync.output import Output
+from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, UploadSpec
 from glancesync.progress import Progress
-from glancesync.report import ItemOutcome, Record, RegionReport, Result, human_size
+from glancesync.report import ItemOutcome, RegionReport, Result, outcome_of
 from glancesync.transfer import IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
 
-# Receives each outcome (an image's, a region's), with its line for the text output (or None).
-Emit = Callable[[Record, str | None], None]
 LEFTOVER_ACTION = "delete_leftover"
 
-_METADATA_ACTIONS = (Action.UPDATE_METADATA, Action.OBSOLETE)
-_UPLOAD_ACTIONS = (Action.UPLOAD, Action.REPLACE, Action.RENAME)
-_VERBS = {
-    Action.UPDATE_METADATA: ("update metadata of", "updated metadata of"),
-    Action.OBSOLETE: ("mark obsolete", "marked obsolete"),
-    Action.UPLOAD: ("upload", "uploaded"),
-    Action.REPLACE: ("replace", "replaced"),
-    Action.RENAME: ("upload and keep the old copy of", "uploaded and kept the old copy of"),
-}
 
+class ImageService(Protocol):
+    """What the executor needs of a region's Glance (`glance.RegionGlance` is the real one)."""
 
-def execution_order(plan: RegionPlan) -> list[PlanItem]:
-    """The items that need an action, in the order of §6."""
-    waiting = [item for item in plan.items if item.status is Status.PENDING_AMI]
-    ready = [item for item in plan.items if item.status is not Status.PENDING_AMI]
-    metadata = [item for item in ready if item.action in _METADATA_ACTIONS]
-    uploads = [item for item in ready if item.action in _UPLOAD_ACTIONS]
-    return metadata + uploads + waiting
+    full_name: str
 
-
-def upload_size(item: PlanItem) -> int:
-    """The bytes an item's action uploads: the master's size for an upload, else nothing."""
-    return (item.master.size or 0) if item.action in _UPLOAD_ACTIONS else 0
-
-
-def outcome_of(
-    region: str, item: PlanItem, result: Result, uploaded: int = 0, error: str | None = None
-) -> ItemOutcome:
-    """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
-    status, action, error = item.status.value, item.action.value, error or item.problem
-    metadata = metadata_diff(item.change) if item.change else None
-    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
-
-
-def metadata_diff(change: MetadataChange) -> dict[str, object]:
-    """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
-    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
-    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
-    changed: dict[str, object] = {**change.attributes, **change.set_properties}
-    entries: dict[str, dict[str, object]] = {
-        key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
-    }
-    entries.update(
-        (key, {"old": change.previous.get(key), "new_copy_of": name})
-        for key, name in change.references.items()
-    )
-    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
-
-
-def describe_change(change: MetadataChange, dry_run: bool) -> str:
-    """A metadata change in words: `set type: old → base; remove x; keep hw_qemu_guest_agent`
-    ("removed" and "kept" once done)."""
-    news = {
-        **change.attributes,
-        **change.set_properties,
-        **{key: f"new copy of {name}" for key, name in change.references.items()},
-    }
-    clauses = [
-        f"set {key}: {change.previous[key]} → {new}"
-        if key in change.previous
-        else f"set {key}: {new}"
-        for key, new in news.items()
-    ]
-    remove, keep = ("remove", "keep") if dry_run else ("removed", "kept")
-    if change.remove_properties:
-        clauses.append(f"{remove} {', '.join(change.remove_properties)}")
-    if change.kept:
-        clauses.append(f"{keep} {', '.join(change.kept)}")
-    return "; ".join(clauses)
-
-
-def describe(item: PlanItem, dry_run: bool) -> str:
-    """One line for an action, in the "would do" or the "did" form."""
-    verb = _VERBS[item.action][0 if dry_run else 1]
-    line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
-    if item.action in _UPLOAD_ACTIONS:
-        line += f" ({human_size(item.master.size)})"
-    if item.change:
-        line += f": {describe_change(item.change, dry_run)}"
-    return line
+    def get_image(self, image_id: str) -> Image: ...
+    def create_image(self, new: NewImage) -> Image: ...
+    def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None: ...
+    def download(self, image_id: str) -> Iterator[bytes]: ...
+    def update_image(
+        self,
+        current: Image,
+        attributes: Mapping[str, Any] | None = None,
+        set_properties: Mapping[str, str] | None = None,
+        remove_properties: Sequence[str] = (),
+    ) -> Image: ...
+    def delete_image(self, image_id: str) -> None: ...
+    def finish_upload(self, uploaded: Image, protected: bool) -> Image: ...
 
 
 class Executor:
@@ -116,89 +57,88 @@ class Executor:
 
     def __init__(
         self,
-        master: RegionGlance,
-        region: RegionGlance,
+        master: ImageService,
+        destination: ImageService,
         dry_run: bool,
-        emit: Emit,
+        output: Output,
         cache: MasterCache | None = None,
         progress: Progress | None = None,
     ):
         self.master = master
-        self.region = region
+        self.destination = destination
         self.dry_run = dry_run
-        self.emit = emit
+        self.output = output
         self.cache = cache
         self.progress = progress or Progress()
 
-    def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
-        """Carry out the plan (or say what it would do), emitting each image's outcome; an
-        interruption emits the image in flight as failed and the rest as skipped."""
+    def apply(self, plan: RegionPlan) -> RegionReport:
+        """Carry out the plan (or say what it would do), handing each image's outcome to the
+        output; an interruption shows the image in flight as failed and the rest as skipped."""
         report = RegionReport(region=plan.region)
         started = time.monotonic()
-        order = execution_order(plan)
+        steps = plan.steps
         report.leftovers_kept = self._remove_leftovers(plan.region, plan.leftovers)
-        self._apply_in_order(report, order, {image.name for image in regional_images})
-        scheduled = {id(item) for item in order}
+        self._apply_in_order(report, steps)
         for item in plan.items:
-            if id(item) not in scheduled:
-                self._tell(report, item, Result.NONE)
+            if item.action is Action.NONE:
+                self.output.quiet(self._counted(report, item, Result.NONE))
         report.seconds = time.monotonic() - started
         return report
 
-    def _apply_in_order(
-        self, report: RegionReport, order: list[PlanItem], taken_names: set[str]
-    ) -> None:
+    def _apply_in_order(self, report: RegionReport, order: list[PlanItem]) -> None:
         """The actions one after the other; the first failure skips the rest of the region."""
-        region = report.region
         uploaded_ids: dict[str, str] = {}
-        with self.progress.counter(region, len(order), "action") as advance:
+        with self.progress.counter(report.region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
-                    uploaded = self._perform(item, uploaded_ids, taken_names)
+                    uploaded = self._perform(item, uploaded_ids)
                 except GlanceSyncError as error:
-                    report.failure = str(error)
-                    text = f"{region}: FAILED {error}"
-                    self._give_up(report, order[index:], report.failure, text)
+                    report.failure = error.shown_in(report.region)
+                    self._give_up(report, order[index:], report.failure)
                     return
                 except (KeyboardInterrupt, SystemExit):  # a signal: the run stops
-                    self._give_up(report, order[index:], "interrupted: abandoned", None)
+                    self._give_up(report, order[index:], "interrupted: abandoned", shown=False)
                     raise
                 if not self.dry_run:
                     report.bytes_uploaded += uploaded
                 report.actions_done += 1
                 result = Result.PLANNED if self.dry_run else Result.DONE
-                text = f"{region}: {describe(item, self.dry_run)}"
-                self._tell(report, item, result, uploaded, text=text)
+                self.output.action(
+                    self._counted(report, item, result, uploaded), item, self.dry_run
+                )
                 advance(1)
 
     def _give_up(
-        self, report: RegionReport, rest: list[PlanItem], error: str, text: str | None
+        self, report: RegionReport, rest: list[PlanItem], error: str, shown: bool = True
     ) -> None:
         """The item that failed (the first of `rest`), then the others as not attempted."""
-        self._tell(report, rest[0], Result.FAILED, error=error, text=text)
+        failed = self._counted(report, rest[0], Result.FAILED, error=error)
+        if shown:
+            self.output.failure(failed)
+        else:
+            self.output.quiet(failed)
         skipped = f"not attempted after the failure of {rest[0].master.name}"
         for later in rest[1:]:
-            self._tell(report, later, Result.SKIPPED, error=skipped)
+            self.output.quiet(self._counted(report, later, Result.SKIPPED, error=skipped))
 
-    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
+    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
         """Bytes the item uploads: in a dry run, what it would upload."""
         if self.dry_run:
-            return upload_size(item)
-        return self._apply_item(item, uploaded_ids, taken_names)
+            return item.upload_size
+        return self._apply_item(item, uploaded_ids)
 
-    def _tell(
-        self,
+    @staticmethod
+    def _counted(
         report: RegionReport,
         item: PlanItem,
         result: Result,
         uploaded: int = 0,
         error: str | None = None,
-        text: str | None = None,
-    ) -> None:
-        """Emit an image's outcome and count it in the region's report."""
+    ) -> ItemOutcome:
+        """An image's outcome, counted in the region's report."""
         outcome = outcome_of(report.region, item, result, uploaded, error)
         report.count(outcome)
-        self.emit(outcome, text)
+        return outcome
 
     def _remove_leftovers(self, region: str, leftovers: Iterable[Image]) -> int:
         """Delete what interrupted uploads of ours left (they bear the upload marker); returns
@@ -208,43 +148,38 @@ class Executor:
             error = None
             if not self.dry_run:
                 try:
-                    self.region.delete_image(image.id)
+                    self.destination.delete_image(image.id)
                 except GlanceSyncError as failure:
                     LOG.error("%s: could not delete leftover %s: %s", region, image.id, failure)
                     error = str(failure)
                     kept += 1
-            verb = "would delete" if self.dry_run else "deleted"
-            text = (
-                f"{region}: {verb} leftover {image.name} ({image.id}, {image.status})"
-                " of an interrupted upload"
-            )
             result = Result.FAILED if error else Result.PLANNED if self.dry_run else Result.DONE
             outcome = ItemOutcome(region, image.name, None, LEFTOVER_ACTION, 0, error, result)
-            self.emit(outcome, None if error else text)
+            self.output.leftover(outcome, image, self.dry_run)
         return kept
 
-    def _apply_item(
-        self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]
-    ) -> int:
+    def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
         """Carry out one item; returns the bytes uploaded."""
-        if item.action in _METADATA_ACTIONS:
+        if item.action.patches:
             self._update_metadata(item.regional, item.change, uploaded_ids)
             return 0
         new = self._upload(item.master, item.upload, uploaded_ids)
         uploaded_ids[item.master.name] = new.id
         try:
             if item.action is Action.REPLACE:
-                self.region.delete_image(item.regional.id)
+                self.destination.delete_image(item.regional.id)
             elif item.action is Action.RENAME:
-                self._keep_old_copy(item.regional, taken_names)
+                self.destination.update_image(
+                    item.regional, {"name": item.old_name, "visibility": "private"}
+                )
         except GlanceSyncError as error:  # named by UUID only: name the image, say what is left
             undone = "deleted" if item.action is Action.REPLACE else "renamed"
             raise ImageError(
                 f"the new copy {new.id} is in place, but the old one {item.regional.id} "
-                f"could not be {undone}: {error.message}",
-                region=self.region.full_name,
+                f"could not be {undone}: {cause_text(error, self.destination.full_name)}",
+                region=self.destination.full_name,
                 image=item.master.name,
-            ) from None
+            ) from error
         return new.size or 0
 
     def _update_metadata(
@@ -254,44 +189,37 @@ class Executor:
             **change.set_properties,
             **_resolve(change.references, uploaded_ids, regional.name),
         }
-        self.region.update_image(regional, change.attributes, properties, change.remove_properties)
-
-    def _keep_old_copy(self, old: Image, taken_names: set[str]) -> None:
-        """Rename the replaced image to `<name>.old` (or `.old.N`, never clobbering), private."""
-        name = f"{old.name}.old"
-        counter = 2
-        while name in taken_names:
-            name = f"{old.name}.old.{counter}"
-            counter += 1
-        taken_names.add(name)
-        self.region.update_image(old, {"name": name, "visibility": "private"})
+        self.destination.update_image(
+            regional, change.attributes, properties, change.remove_properties
+        )
 
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
         """Create, stream the master's bytes into, and verify the regional copy of `master`."""
-        new = self.region.create_image(_new_image(spec, uploaded_ids))
+        new = self.destination.create_image(_new_image(spec, uploaded_ids))
         fetch = partial(self.master.download, master.id)
         try:
-            label = f"{self.region.full_name}: {master.name}"
+            label = f"{self.destination.full_name}: {master.name}"
             with (
                 master_stream(self.cache, master, fetch) as stream,
                 self.progress.track(stream, label, master.size) as counted,
             ):
-                self.region.upload(new.id, counted, master.size)
+                self.destination.upload(new.id, counted, master.size)
             verified = self._verified(new.id, master)
             # Only now: a protected image could not be discarded, a marked one is a leftover.
-            return self.region.finish_upload(verified, spec.protected)
+            return self.destination.finish_upload(verified, spec.protected)
         except (GlanceSyncError, TransferError) as error:
             self._discard(new)
+            region = self.destination.full_name
             raise ImageError(
-                f"upload failed: {error}", region=self.region.full_name, image=master.name
-            ) from None
+                f"upload failed: {cause_text(error, region)}", region=region, image=master.name
+            ) from error
         except BaseException:
             self._discard(new)
             raise
 
     def _verified(self, image_id: str, master: Image) -> Image:
         """The uploaded image as Glance reports it, if it is active with the master's content."""
-        uploaded = self.region.get_image(image_id)
+        uploaded = self.destination.get_image(image_id)
         if uploaded.status != "active":
             raise IntegrityError(f"Glance reports status {uploaded.status!r} after upload")
         if uploaded.size != master.size or not uploaded.same_content(master):
@@ -306,11 +234,11 @@ class Executor:
         the facade retries the delete then. A last failure is logged: the upload's own failure
         is what counts, and the marked leftover is deleted by the next run."""
         try:
-            self.region.delete_image(new.id)
+            self.destination.delete_image(new.id)
         except GlanceSyncError as error:
             LOG.error(
                 "%s: could not delete the failed upload %s: %s",
-                self.region.full_name,
+                self.destination.full_name,
                 new.id,
                 error,
             )

@@ -23,7 +23,10 @@ import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from typing import TextIO
+
+from glancesync.errors import GlanceSyncError
 
 # Characters a file name keeps as they are; every other one is written %XX per UTF-8 byte.
 _KEPT = re.compile(r"[A-Za-z0-9_.-]")
@@ -103,3 +106,29 @@ def replacing(path: str, mode: int = 0o644) -> Iterator[TextIO]:
         with suppress(FileNotFoundError):  # not made yet, or renamed already
             os.unlink(temporary)
         raise
+
+
+def new_directory(parent: str, prefix: str) -> str:
+    """A fresh directory `prefix-<timestamp>[-N]` under `parent`, never an existing one (mkdir
+    follows no link). Raises GlanceSyncError."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    with file_errors("cannot create a new directory under", parent):
+        os.makedirs(parent, exist_ok=True)
+        for attempt in range(1000):
+            path = os.path.join(parent, f"{prefix}-{stamp}" + (f"-{attempt}" if attempt else ""))
+            try:
+                os.mkdir(path)
+                return path
+            except FileExistsError:
+                continue
+    raise GlanceSyncError(f"cannot create a new directory under {parent}")
+
+
+@contextmanager
+def file_errors(doing: str, path: str) -> Iterator[None]:
+    """An OSError of the block as one GlanceSyncError line: `<doing> <path>: <why>` (exit 1:
+    work began)."""
+    try:
+        yield
+    except OSError as error:
+        raise GlanceSyncError(f"{doing} {path}: {error.strerror or error}") from None

@@ -55,7 +55,14 @@ from glancesync.edge import (
     record_problem,
     server_text,
 )
-from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
+from glancesync.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    AuthError,
+    Conflict,
+    RegionError,
+    api_error_type,
+)
 from glancesync.escaping import printable
 from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
 from glancesync.settings import PASSWORD, TOKEN, TargetSettings
@@ -75,6 +82,8 @@ RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # and the errors of keystoneauth1 reading a malformed token's fields as it trusts them.
 UNTRUSTED_FAILURES = (ksa_exc.ClientException, Refused, LookupError, TypeError, AttributeError,
                       ValueError)  # fmt: skip
+REQUEST_ID_HEADER = "x-openstack-request-id"
+REQUEST_ID_LENGTH = 80  # characters kept of a request id (req-<uuid> has 40)
 MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included
 
 
@@ -183,6 +192,7 @@ class Failure:
     transient: bool = False
     retry_after: float | None = None
     status: int | None = None  # of an HTTP answer
+    request_id: str | None = None  # its x-openstack-request-id, fit to print
 
     @property
     def refused(self) -> bool:
@@ -201,26 +211,40 @@ class CallFailed(Exception):
 def response_failure(response: requests.Response) -> Failure:
     """An HTTP error answer as a Failure: status, reason and the server's message."""
     status = response.status_code
+    request_id = _request_id(response.headers.get(REQUEST_ID_HEADER))
     return Failure(
         f"HTTP {status} {response.reason or ''}".rstrip()
         + _detail(response)
-        + _request_id(response.headers.get(REQUEST_ID_HEADER)),
+        + _quoted_request_id(request_id),
         transient=status in RETRIABLE_STATUS,
         retry_after=_retry_after(response.headers.get("Retry-After")),
         status=status,
+        request_id=request_id,
     )
+
+
+def _request_id(value: str | None) -> str | None:
+    """A server's request id, short and printable (it is the server's word)."""
+    return printable(value[:REQUEST_ID_LENGTH]) if value else None
+
+
+def _quoted_request_id(request_id: str | None) -> str:
+    """The request id as the end of a failure's text: what a cloud's support asks for."""
+    return f" [request id {request_id}]" if request_id else ""
 
 
 def exception_failure(error: ksa_exc.ClientException, timeout: float) -> Failure:
     """A keystoneauth exception (no answer, TLS, Keystone's refusal) as a Failure."""
     if isinstance(error, ksa_exc.HttpError):  # from Keystone, while authenticating
         status = error.http_status or 0
+        request_id = _request_id(error.request_id)
         return Failure(
             f"Keystone answered HTTP {status} {_short(error.message, 200)}"
-            + _request_id(error.request_id),
+            + _quoted_request_id(request_id),
             transient=status in RETRIABLE_STATUS,
             retry_after=float(error.retry_after) if error.retry_after else None,
             status=status,
+            request_id=request_id,
         )
     if isinstance(error, ksa_exc.SSLError):
         return Failure(f"TLS failure ({_tls_cause(str(error))})")
@@ -268,15 +292,6 @@ def _detail(response: requests.Response) -> str:
         text = re.sub(r"<[^>]*>", " ", response.text or "")
     text = _short(html.unescape(text), 200)
     return f": {text}" if text else ""
-
-
-REQUEST_ID_HEADER = "x-openstack-request-id"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")
-
-
-def _request_id(value: str | None) -> str:
-    """The answer's request id, for a cloud's support, if it looks like one (it is untrusted)."""
-    return f" [request id {value}]" if value and _REQUEST_ID.fullmatch(value) else ""
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -445,7 +460,7 @@ class Target:
             else:
                 message = f"authentication failed: {failure.cause}"
             status = EXIT_CONFIG if failure.refused else EXIT_FAILURE
-            raise AuthError(f"{where}: {message}", exit_status=status) from None
+            raise AuthError(f"{where}: {message}", exit_status=status) from failed
 
 
 # keystoneauth1's v3-only plugins for the generic names: no version discovery round trip.
@@ -586,7 +601,7 @@ class RegionGlance:
         attributes = {"protected": True} if protected else {}
         try:
             return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
-        except RegionError:
+        except Conflict:  # Glance: the property to remove is not there (any more)
             current = self.get_image(uploaded.id)
             if UPLOAD_MARKER in current.properties or current.protected != protected:
                 raise
@@ -648,9 +663,14 @@ class RegionGlance:
         try:
             return self.target.retrier.call(f"region {self.full_name}: {what}", attempt, idempotent)
         except CallFailed as failed:
-            raise RegionError(
-                f"{what} failed: {failed.failure.cause}", region=self.full_name, image=image
-            ) from None
+            failure = failed.failure
+            raise api_error_type(failure.status)(
+                f"{what} failed: {failure.cause}",
+                status=failure.status,
+                request_id=failure.request_id,
+                region=self.full_name,
+                image=image,
+            ) from failed
 
     def _stream(
         self, response: requests.Response, image_id: str, chunk_size: int
@@ -661,7 +681,7 @@ class RegionGlance:
             cause = _connection_cause(str(error), self.target.settings.api_timeout)
             raise RegionError(
                 f"download image failed: {cause}", region=self.full_name, image=image_id
-            ) from None
+            ) from error
         finally:
             response.close()
 

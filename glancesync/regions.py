@@ -78,7 +78,14 @@ def choose_regions(
     arguments: Sequence[str], settings: Settings, catalogs: Mapping[str, Sequence[str]]
 ) -> RegionChoice:
     """Regions named on the command line in their order (`T:` expanded), or the default list.
-    Arguments of a target without a catalog (it could not be read) are left out."""
+    Arguments of a target without a catalog (it could not be read) are left out. A master
+    region that the master's catalog lacks is a configuration error."""
+    master_region = settings.main.master_region
+    if master_region not in catalogs[MASTER]:
+        raise ConfigError(
+            f"master_region {master_region!r} has no image endpoint in the catalog "
+            f"of target master (regions: {', '.join(catalogs[MASTER]) or 'none'})"
+        )
     if not arguments:
         return RegionChoice(tuple(default_regions(settings, catalogs)))
     chosen: list[RegionRef] = []

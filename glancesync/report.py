@@ -9,7 +9,8 @@ from enum import Enum
 
 from glancesync.errors import EXIT_DECISION, EXIT_FAILURE, EXIT_OK
 from glancesync.escaping import json_text
-from glancesync.planner import Status
+from glancesync.output import human_size
+from glancesync.planner import MetadataChange, PlanItem, Status
 
 
 class Result(str, Enum):
@@ -52,7 +53,7 @@ class ItemOutcome(Record):
 
     `image` is None for a region that failed as a whole; `status` is None for a leftover of an
     interrupted upload. `bytes` is what the action uploads (would upload, in a dry run).
-    `metadata` is the change of a metadata update (`executor.metadata_diff`), else None."""
+    `metadata` is the change of a metadata update (`metadata_diff`), else None."""
 
     region: str
     image: str | None
@@ -62,6 +63,30 @@ class ItemOutcome(Record):
     error: str | None
     result: Result
     metadata: dict[str, object] | None = None
+
+
+def outcome_of(
+    region: str, item: PlanItem, result: Result, uploaded: int = 0, error: str | None = None
+) -> ItemOutcome:
+    """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
+    status, action, error = item.status.value, item.action.value, error or item.problem
+    metadata = metadata_diff(item.change) if item.change else None
+    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
+
+
+def metadata_diff(change: MetadataChange) -> dict[str, object]:
+    """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
+    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
+    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
+    changed: dict[str, object] = {**change.attributes, **change.set_properties}
+    entries: dict[str, dict[str, object]] = {
+        key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
+    }
+    entries.update(
+        (key, {"old": change.previous.get(key), "new_copy_of": name})
+        for key, name in change.references.items()
+    )
+    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
 
 
 @dataclass
@@ -139,10 +164,11 @@ class Report:
         """A failure outside any region's work (e.g. an unknown region argument)."""
         self.problems.append(message)
 
-    def stop(self, status: int) -> None:
-        """The run was stopped by an error whose exit status is `status`."""
+    def stop(self, status: int, reason: str) -> None:
+        """The run was stopped by an error (`reason`) whose exit status is `status`; what
+        finished before it stays counted."""
         self.stopped_with = status
-        self.add_problem(f"the run ended with exit status {status}")
+        self.add_problem(reason)
 
     @property
     def failures(self) -> int:
@@ -199,12 +225,3 @@ class Report:
 
 def _need_a_decision(count: int) -> str:
     return f"{count} image needs a decision" if count == 1 else f"{count} images need a decision"
-
-
-def human_size(size: int | None) -> str:
-    value = float(size or 0)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

@@ -55,7 +55,8 @@ import re
 import stat
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
 from typing import Any, TypeVar
 
 import yaml
@@ -65,6 +66,8 @@ from glancesync.errors import ConfigError
 
 LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+ANY = "any"  # in dontupdate, rename or replace: every checksum
 
 DEFAULT_CONFIG_FILE = "/etc/glancesync.conf"
 CONFIG_FILE_VARIABLE = "GLANCESYNC_CONFIG"
@@ -99,9 +102,51 @@ _PLAIN_AUTH_KEYS = {
 }  # fmt: skip
 
 
+class OnConflict(Enum):
+    """What to do with a regional image whose content differs from the master's (§5)."""
+
+    DONTUPDATE = "dontupdate"  # leave it: ok_stalled_checksum
+    RENAME = "rename"  # upload a new copy, keep the old one as `<name>.old`
+    REPLACE = "replace"  # upload a new copy, delete the old one
+
+
 @dataclass(frozen=True)
-class TargetSettings:
-    """One target: a Keystone with its credentials and the sync rules of its regions."""
+class SyncRules:
+    """What a target synchronises and how (§3-§5, §8): all the planner needs of it."""
+
+    forcesyncs: frozenset[str] = frozenset()
+    metadata_condition: Condition | None = None
+    metadata_set: frozenset[str] = frozenset()
+    prune_properties: bool = False
+    only_tenant_images: bool = True
+    dontupdate: frozenset[str] = frozenset()
+    rename: frozenset[str] = frozenset()
+    replace: frozenset[str] = frozenset()
+    support_obsolete_images: bool = True
+    obsolete_syncprops: frozenset[str] = frozenset()
+
+    def on_conflict(self, checksum: str | None) -> OnConflict | None:
+        """The rule for a regional image of this checksum whose content differs, if any: a
+        rule naming the checksum before one saying `any`; dontupdate, rename, then replace."""
+        rules = (
+            (OnConflict.DONTUPDATE, self.dontupdate),
+            (OnConflict.RENAME, self.rename),
+            (OnConflict.REPLACE, self.replace),
+        )
+        for wanted in (checksum, ANY):
+            for rule, checksums in rules:
+                if wanted in checksums:
+                    return rule
+        return None
+
+
+SYNC_RULES = tuple(rule.name for rule in fields(SyncRules))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSettings(SyncRules):
+    """One target, as the loader builds it: a Keystone with its credentials and session options
+    (for the facade), and the sync rules of its regions (`rules`, for the planner)."""
 
     name: str
     user: str
@@ -113,17 +158,7 @@ class TargetSettings:
     auth_options: Mapping[str, str] = field(default_factory=dict, repr=False)
     user_domain_name: str = "Default"
     project_domain_name: str = "Default"
-    forcesyncs: frozenset[str] = frozenset()
-    metadata_condition: Condition | None = None
-    metadata_set: frozenset[str] = frozenset()
-    prune_properties: bool = False
-    only_tenant_images: bool = True
-    dontupdate: frozenset[str] = frozenset()
-    rename: frozenset[str] = frozenset()
-    replace: frozenset[str] = frozenset()
     ignore_regions: tuple[str, ...] = ()
-    support_obsolete_images: bool = True
-    obsolete_syncprops: frozenset[str] = frozenset()
     api_timeout: float = 30.0
     api_retries: int = 3
     api_retry_delay: float = 1.0
@@ -152,6 +187,11 @@ class TargetSettings:
         if self.auth_type == TOKEN:
             return "token"
         return f"user {self.user or self.auth_options.get('user_id', '')!r}"
+
+    @property
+    def rules(self) -> SyncRules:
+        """The target's sync rules alone, without credentials: what the planner is given."""
+        return SyncRules(**{name: getattr(self, name) for name in SYNC_RULES})
 
 
 @dataclass(frozen=True)
@@ -705,12 +745,10 @@ def _credentials(name: str, raw: _Section, origin: str) -> dict[str, Any]:
     plain = [raw[key] for key in _CREDENTIAL_KEYS if key in raw]
     if "credential" in raw:
         credential = raw["credential"]
-        if plain or auth_type != PASSWORD:
-            others = ", ".join(_spelled_from(value, credential) for value in plain) or "auth_type"
-            raise ConfigError(
-                f"{credential.where()}: cannot be combined with {others}; "
-                "use either credential or user, password, auth_url and project"
-            )
+        typed = [raw["auth_type"]] if auth_type != PASSWORD else []
+        _refuse_others(
+            credential, [*plain, *typed], "credential or user, password, auth_url and project"
+        )
         values = _parse(credential, _credential)
         values["auth_url"] = _legacy_checked(values["auth_url"], credential)
         return {**values, "auth_type": PASSWORD}
@@ -822,12 +860,15 @@ def _cloud_of(name: str, raw: _Section, environ: Mapping[str, str]) -> _Raw | No
 def _refuse_with_cloud(cloud: _Raw, raw: _Section) -> None:
     """`cloud` excludes the other credential forms."""
     others = [raw[key] for key in _CLOUD_WRITTEN if key in raw]
+    _refuse_others(cloud, others, "cloud, credential, or user, password, auth_url and project")
+
+
+def _refuse_others(form: _Raw, others: Sequence[_Raw], forms: str) -> None:
+    """A target uses one credential form: ConfigError if `form` comes with any of `others`,
+    saying to use either of `forms`."""
     if others:
-        spelled = ", ".join(_spelled_from(value, cloud) for value in others)
-        raise ConfigError(
-            f"{cloud.where()}: cannot be combined with {spelled}; use either cloud, credential, "
-            "or user, password, auth_url and project"
-        )
+        spelled = ", ".join(_spelled_from(value, form) for value in others)
+        raise ConfigError(f"{form.where()}: cannot be combined with {spelled}; use either {forms}")
 
 
 def _cloud_config(cloud: _Raw) -> dict[str, Any]:

@@ -20,8 +20,10 @@ from glanceclient import Client
 from keystoneauth1.session import Session
 from localcloud_client import LocalCloud
 
+from glancesync.actions import Mode, RunOptions
 from glancesync.cli import main
-from glancesync.runner import Mode, RunOptions, run
+from glancesync.report import Report
+from glancesync.runner import run
 from glancesync.settings import Settings, load_settings
 
 KiB = 1024
@@ -168,7 +170,8 @@ def sync(
     """Run glancesync in-process on `regions`, as the CLI does."""
     out = io.StringIO()
     options = RunOptions(mode=mode, parallel=parallel, run_dir=str(run_dir or "runs"))
-    report = run(settings(local_cloud, *overrides), options, regions, out)
+    report = Report(dry_run=not options.writes)
+    run(settings(local_cloud, *overrides), options, regions, report, out)
     return Outcome(report.exit_status, out.getvalue().splitlines())
 
 

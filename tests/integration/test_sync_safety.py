@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from glance_helpers import Cloud, KiB, md5, payload, sync
 
-from glancesync.runner import Mode
+from glancesync.actions import Mode
 
 pytestmark = pytest.mark.integration
 

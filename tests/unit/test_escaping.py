@@ -12,8 +12,9 @@ import pytest
 
 from glancesync.cli import PlainInfoFormatter
 from glancesync.escaping import PrintableFormatter, printable
+from glancesync.logs import LOG_FILE_FORMAT
+from glancesync.output import OutputFormat, printer, status_line
 from glancesync.report import ItemOutcome, Result
-from glancesync.runner import LOG_FILE_FORMAT, OutputFormat, outcome_printer, status_line
 
 CONTROLS = "".join(chr(code) for code in [*range(0x20), *range(0x7F, 0xA0)])
 HOSTILE = "evil\x1b[2J\r\nERROR: forged\x07\x9b\u202e"
@@ -56,8 +57,8 @@ def test_a_log_record_is_one_printable_line_whatever_its_arguments(
 def test_text_output_lines_are_printable_and_json_is_exact() -> None:
     lines: list[str] = []
     outcome = ItemOutcome("R\x1b", HOSTILE, "ok", "none", 0, None, Result.NONE)
-    outcome_printer(OutputFormat.TEXT, lines.append)(outcome, f"R\x1b: uploaded {HOSTILE}")
-    outcome_printer(OutputFormat.JSON, lines.append)(outcome, "ignored")
+    printer(OutputFormat.TEXT, lines.append)(outcome, f"R\x1b: uploaded {HOSTILE}")
+    printer(OutputFormat.JSON, lines.append)(outcome, "ignored")
     text, json_line = lines
     assert text.isprintable() and text == printable(f"R\x1b: uploaded {HOSTILE}")
     assert json_line.isprintable() and "\\u001b" in json_line and "\\u009b" in json_line

@@ -52,7 +52,7 @@ def test_exit_status(regions: list[RegionReport], problems: list[str], expected:
 
 def test_a_run_stopped_by_an_error_exits_with_its_status() -> None:
     report = Report(regions=[region(statuses=Counter(error_checksum=1))])
-    report.stop(EXIT_CONFIG)
+    report.stop(EXIT_CONFIG, "bad configuration")
     assert report.exit_status == EXIT_CONFIG
 
 

@@ -1,0 +1,20 @@
+"""`--show-regions`: the regions a run without region arguments visits, then those of the
+other targets (§7), from the catalogs alone."""
+
+from __future__ import annotations
+
+from glancesync.actions.base import ModeAction, RegionVisit, RunStart
+from glancesync.regions import shown_regions
+from glancesync.report import RegionReport, ShownRegion
+
+
+class ShowRegions(ModeAction):
+    visits_regions = False
+    all_targets = True
+
+    def begin(self, start: RunStart) -> None:
+        refs = shown_regions(start.settings, start.catalogs)
+        start.output.regions([ShownRegion(ref.full_name, ref.target) for ref in refs])
+
+    def visit(self, visit: RegionVisit) -> RegionReport:
+        raise AssertionError("--show-regions visits no region")

@@ -1,0 +1,164 @@
+"""The output room: everything a run shows on stdout, in the format the CLI chose once.
+
+Text lines for people (`printable`), a CSV line per image for `--show-status` (§7), or one
+JSON object per outcome (`Record.json_line`, the exact values). The executor and the actions
+hand outcomes over as data (`Output`'s methods); only this module turns them into lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from glancesync.escaping import printable
+
+if TYPE_CHECKING:
+    from glancesync.image import Image
+    from glancesync.planner import MetadataChange, PlanItem
+    from glancesync.report import ItemOutcome, Record, ShownRegion
+
+# The lines printed on stdout, logged into the log files too (the terminal has them already).
+OUTPUT_LOG = logging.getLogger("glancesync.output")
+# The --show-status line of a region that failed as a whole (unknown, or could not be listed):
+# `failed,<region>,` with an empty image, so that `grep -v '^ok'` shows it.
+FAILED_REGION = "failed"
+
+# Receives each outcome with its line for the text output (or None: JSON only).
+Sink = Callable[["Record", "str | None"], None]
+
+_VERBS = {
+    "update_metadata": ("update metadata of", "updated metadata of"),
+    "obsolete": ("mark obsolete", "marked obsolete"),
+    "upload": ("upload", "uploaded"),
+    "replace": ("replace", "replaced"),
+    "rename": ("upload and keep the old copy of", "uploaded and kept the old copy of"),
+}
+
+
+class OutputFormat(str, Enum):
+    TEXT = "text"  # §7: CSV for --show-status, a line per action
+    JSON = "json"  # one object per line: a Record
+
+
+def printer(output_format: OutputFormat, write: Callable[[str], None]) -> Sink:
+    """What a run prints of each record: its text line (if it has one, `printable`), or its
+    JSON object (the exact values, `Record.json_line`)."""
+
+    def show(record: Record, text: str | None) -> None:
+        if output_format is OutputFormat.JSON:
+            write(record.json_line())
+        elif text is not None:
+            write(printable(text))
+
+    return show
+
+
+def logged(sink: Sink) -> Sink:
+    """`sink`, and the text line into the log files (OUTPUT_LOG)."""
+
+    def show_and_log(record: Record, text: str | None) -> None:
+        sink(record, text)
+        if text is not None:
+            OUTPUT_LOG.info("%s", text)
+
+    return show_and_log
+
+
+class Output:
+    """Turns outcomes into what the run shows, through one sink (printed, or collected by a
+    --parallel child for its parent)."""
+
+    def __init__(self, sink: Sink):
+        self.sink = sink
+
+    def record(self, record: Record, text: str | None = None) -> None:
+        """A record with its text line, if it has one."""
+        self.sink(record, text)
+
+    def action(self, outcome: ItemOutcome, item: PlanItem, dry_run: bool) -> None:
+        """An action done, or (`dry_run`) planned."""
+        self.sink(outcome, f"{outcome.region}: {describe(item, dry_run)}")
+
+    def failure(self, outcome: ItemOutcome) -> None:
+        """The action that stopped its region."""
+        self.sink(outcome, f"{outcome.region}: FAILED {outcome.error}")
+
+    def quiet(self, outcome: ItemOutcome) -> None:
+        """An outcome without a text line: nothing to do, or not attempted."""
+        self.sink(outcome, None)
+
+    def leftover(self, outcome: ItemOutcome, image: Image, dry_run: bool) -> None:
+        """A leftover of an interrupted upload, deleted (or to delete); no line if it failed."""
+        verb = "would delete" if dry_run else "deleted"
+        text = (
+            f"{outcome.region}: {verb} leftover {image.name} ({image.id}, {image.status})"
+            " of an interrupted upload"
+        )
+        self.sink(outcome, None if outcome.error else text)
+
+    def status(self, outcome: ItemOutcome) -> None:
+        """An image's `--show-status` line (§7); a region that failed as a whole (no image)
+        has its FAILED_REGION line."""
+        status = outcome.status or FAILED_REGION
+        self.sink(outcome, status_line(status, outcome.region, outcome.image or ""))
+
+    def regions(self, records: Sequence[ShownRegion]) -> None:
+        """`--show-regions`: the regions on one line, or a JSON object each."""
+        line = " ".join(record.region for record in records)
+        for index, record in enumerate(records):
+            self.sink(record, None if index else line)
+
+
+def status_line(status: str, region: str, image: str) -> str:
+    """One `--show-status` CSV line (§7): names `printable`, then quoted where they need it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([status, printable(region), printable(image)])
+    return buffer.getvalue().removesuffix("\n")
+
+
+def describe_change(change: MetadataChange, dry_run: bool) -> str:
+    """A metadata change in words: `set type: old → base; remove x; keep hw_qemu_guest_agent`
+    ("removed" and "kept" once done)."""
+    news = {
+        **change.attributes,
+        **change.set_properties,
+        **{key: f"new copy of {name}" for key, name in change.references.items()},
+    }
+    clauses = [
+        f"set {key}: {change.previous[key]} → {new}"
+        if key in change.previous
+        else f"set {key}: {new}"
+        for key, new in news.items()
+    ]
+    remove, keep = ("remove", "keep") if dry_run else ("removed", "kept")
+    if change.remove_properties:
+        clauses.append(f"{remove} {', '.join(change.remove_properties)}")
+    if change.kept:
+        clauses.append(f"{keep} {', '.join(change.kept)}")
+    return "; ".join(clauses)
+
+
+def describe(item: PlanItem, dry_run: bool) -> str:
+    """One line for an action, in the "would do" or the "did" form."""
+    verb = _VERBS[item.action.value][0 if dry_run else 1]
+    line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
+    if item.action.uploads:
+        line += f" ({human_size(item.master.size)})"
+    if item.old_name:
+        line += f" as {item.old_name}"
+    if item.change:
+        line += f": {describe_change(item.change, dry_run)}"
+    return line
+
+
+def human_size(size: int | None) -> str:
+    value = float(size or 0)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
