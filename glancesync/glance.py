@@ -454,7 +454,8 @@ class Target:
         except CallFailed as failed:
             failure = failed.failure
             if failure.status == 401:
-                message = f"the credentials of {self.settings.who} were refused"
+                refused = f"the credentials of {self.settings.who} were refused"
+                message = refused + _quoted_request_id(failure.request_id)
             elif failure.transient:
                 message = f"cannot connect: {failure.cause}"
             else:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import datetime
 import io
+import json
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -22,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from faultproxy import FaultProxy
+from glance_helpers import Cloud, cli, md5, payload
 
 from glancesync.cli import main
 from glancesync.glance import Target
@@ -363,3 +366,35 @@ def test_a_patch_from_a_stale_listing_still_applies(clean_cloud, tmp_path):
     updated = lisbon.update_image(stale, set_properties={"k": "new"})
 
     assert updated.properties["k"] == "new"
+
+
+# --- request ids
+
+
+def test_a_failed_call_quotes_its_request_id_in_text_and_json(clean_cloud, tmp_path, capsys):
+    cloud = Cloud(clean_cloud)
+    protected = payload("protected", 1024)
+    cloud.put("Madrid", "first", payload("first", 1024))
+    cloud.put("Lisbon", "first", protected, protected=True)  # cannot be replaced
+    replace = f"replace={md5(protected)}"
+
+    text_status, out, err = cli(clean_cloud, tmp_path, capsys, "Lisbon", replace)
+    for copy in cloud.named("Lisbon", "first"):
+        if not copy["protected"]:  # the new copy: the next run fails the same way
+            cloud.client("Lisbon").images.delete(copy["id"])
+    json_status, records, _ = cli(
+        clean_cloud, tmp_path, capsys, "--format", "json", "Lisbon", replace
+    )
+
+    assert (text_status, json_status) == (1, 1)
+    assert re.search(
+        r"could not be deleted.*\[request id req-[0-9a-f-]{36}\]", "\n".join(out + err)
+    )
+    [failed] = [json.loads(line) for line in records if '"failed"' in line]
+    assert re.search(r"\[request id req-[0-9a-f-]{36}\]", failed["error"])
+
+
+def test_refused_credentials_quote_keystones_request_id(clean_cloud, tmp_path, capsys):
+    status, _, err = cli(clean_cloud, tmp_path, capsys, "Lisbon", "master.password=wrong")
+    assert status == 2
+    assert re.search(r"were refused \[request id req-[0-9a-f-]{36}\]", "\n".join(err))
