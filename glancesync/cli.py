@@ -17,6 +17,7 @@ from glancesync.actions import Mode, RunOptions
 from glancesync.edge import MaskedUserinfo
 from glancesync.errors import (
     EXIT_CONFIG,
+    EXIT_DECISION,
     EXIT_FAILURE,
     EXIT_LOCKED,
     GlanceSyncError,
@@ -338,14 +339,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _write_metrics(path: str | None, status: int, report: Report) -> int:
-    """The --metrics-file, if asked, and the exit status (1 if the file cannot be written). A
-    run that found the lock held did nothing: the metrics stay those of the run holding it."""
+    """The --metrics-file, if asked, and the exit status: a file that cannot be written is a
+    failure (1) of a run that had none (0, or 4: a decision waits, which cron does not mail).
+    A run that found the lock held did nothing: the metrics stay those of the run holding it."""
     if path and status != EXIT_LOCKED:
         try:
             write_metrics(path, report)
         except OSError as error:
             LOG.error("cannot write the metrics file %s: %s", path, error.strerror)
-            return status or EXIT_FAILURE
+            return EXIT_FAILURE if status in (0, EXIT_DECISION) else status
     return status
 
 

@@ -8,7 +8,7 @@ transport adapter bounds every HTTP call:
   trips them: our own watchdog shuts the call's connection down when the deadline passes. A
   streamed answer (image bytes) is watched until its headers arrive; its body, like a request
   that sends image bytes, has the per-read timeout only (a stall timeout), so a multi-GiB
-  transfer is not cut;
+  transfer is not cut; the answer to such a request is watched from its last byte sent;
 - at most MAX_ANSWER bytes in an answer that is not streamed (a listing page, a token and its
   catalog, an error), and JSON at most MAX_DEPTH levels deep holding at most MAX_VALUES values;
 - no redirect to another origin (scheme, host and port): every call of ours carries a
@@ -26,9 +26,10 @@ import logging
 import re
 import socket
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -75,18 +76,26 @@ _CALL = threading.local()  # .watchdog: the watchdog of the call this thread is 
 class _Watchdog:
     """Shuts down the connections of one call when its deadline passes."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, after_body: bool = False):
         self.expired = False
         self._connections: list[HTTPConnection] = []
         self._lock = threading.Lock()
         self._done = False
+        self._after_body = after_body  # the deadline starts once the request's body is sent
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
     def __enter__(self) -> _Watchdog:
         _CALL.watchdog = self
-        self._timer.start()
+        if not self._after_body:
+            self._timer.start()
         return self
+
+    def body_sent(self) -> None:
+        """The request is sent: a deadline that waited for its body (image bytes) starts."""
+        with self._lock:
+            if self._after_body and not self._done and not self._timer.is_alive():
+                self._timer.start()
 
     def __exit__(self, *_exc: object) -> None:
         self.disarm()
@@ -129,6 +138,8 @@ class _Watched:
         if watchdog is not None:
             watchdog.watch(self)  # type: ignore[arg-type]
         super().request(*args, **kwargs)  # type: ignore[misc]
+        if watchdog is not None:
+            watchdog.body_sent()
 
 
 class _WatchedHTTPConnection(_Watched, HTTPConnection):
@@ -171,10 +182,13 @@ class GuardedAdapter(TCPKeepAliveAdapter):
         **kwargs: Any,
     ) -> requests.Response:  # fmt: skip
         """Send with the deadline `timeout` (the api_timeout keystoneauth1 passes, seconds); a
-        request that sends image bytes (a body read as it goes) has the stall timeout only."""
-        if timeout is None or not isinstance(request.body, (bytes, str, type(None))):
+        request that sends image bytes (a body read as it goes) has the stall timeout only
+        while it sends them, and the deadline for its answer once they are sent (a server that
+        drips the answer to an upload holds the run no longer than any other call)."""
+        if timeout is None:
             return self._send(request, stream, timeout, **kwargs)
-        with _Watchdog(timeout) as watchdog:
+        streamed_body = not isinstance(request.body, (bytes, str, type(None)))
+        with _Watchdog(timeout, after_body=streamed_body) as watchdog:
             try:
                 response = self._send(request, stream, timeout, watchdog=watchdog, **kwargs)
             except (requests.RequestException, Refused):
@@ -394,13 +408,34 @@ def server_text(text: str, secrets: Iterable[str] = ()) -> str:
     return printable(mask_userinfo(text))
 
 
+class TokenHolder(Protocol):
+    def tokens(self) -> list[str]: ...
+
+
+# The targets of this process, each asked for its current token when a log record is written
+# (weakly held: a target that is gone has nothing more to log). Passwords never reach a log
+# line (keystoneauth1 does not log its authentication calls, and error texts are `server_text`),
+# and redacting them everywhere would turn a short one into *** all over every line.
+_TOKEN_HOLDERS: weakref.WeakSet[TokenHolder] = weakref.WeakSet()
+
+
+def hold_tokens(holder: TokenHolder) -> None:
+    """Let MaskedUserinfo replace what `holder.tokens()` returns in every log record."""
+    _TOKEN_HOLDERS.add(holder)
+
+
 class MaskedUserinfo(logging.Filter):
     """A log handler's filter: userinfo of URLs masked in every record (keystoneauth1's debug
-    lines quote the auth_url as it is written)."""
+    lines quote the auth_url as it is written), and the tokens of the targets (`hold_tokens`)
+    replaced by *** (keystoneauth1's -vv lines print the bodies of Glance's answers as they
+    are, and a server may echo the token it was sent)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = mask_userinfo(message)
+        for holder in list(_TOKEN_HOLDERS):
+            for token in holder.tokens():
+                masked = masked.replace(token, "***")
         if masked != message:
             record.msg, record.args = masked, ()
         return True

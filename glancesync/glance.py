@@ -51,6 +51,7 @@ from glancesync.edge import (
     Refused,
     catalog_problem,
     guarded_session,
+    hold_tokens,
     mask_userinfo,
     record_problem,
     server_text,
@@ -382,6 +383,7 @@ class Target:
             app_version=__version__,
         )
         self.retrier = Retrier(settings)
+        hold_tokens(self)
 
     @property
     def name(self) -> str:
@@ -432,11 +434,15 @@ class Target:
     def vetted(self, failure: Failure) -> Failure:
         """The failure with a text fit to print: what a server echoed of this target's password
         or token replaced, URLs without userinfo, no control character."""
-        return replace(failure, cause=server_text(failure.cause, self._secrets()))
+        return replace(
+            failure, cause=server_text(failure.cause, [*self.settings.secrets, *self.tokens()])
+        )
 
-    def _secrets(self) -> list[str]:
+    def tokens(self) -> list[str]:
+        """Its current token, if it has one: never to be printed (`edge.hold_tokens`)."""
         auth_ref = getattr(self.session.auth, "auth_ref", None)
-        return [*self.settings.secrets, *([auth_ref.auth_token] if auth_ref else [])]
+        token = auth_ref.auth_token if auth_ref else None
+        return [token] if token else []
 
     def _keystone(self, what: str, call: Callable[[], _T]) -> _T:
         """A Keystone call, retried; failures as AuthError naming the target (never a secret):

@@ -19,7 +19,7 @@ from glancesync.escaping import printable
 if TYPE_CHECKING:
     from glancesync.image import Image
     from glancesync.planner import MetadataChange, PlanItem
-    from glancesync.report import ItemOutcome, Record, ShownRegion
+    from glancesync.report import ItemOutcome, Record, RegionReport, Report, ShownRegion
 
 # The lines printed on stdout, logged into the log files too (the terminal has them already).
 OUTPUT_LOG = logging.getLogger("glancesync.output")
@@ -153,6 +153,42 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     if item.change:
         line += f": {describe_change(item.change, dry_run)}"
     return line
+
+
+def region_summary(region: RegionReport, dry_run: bool) -> str:
+    """A region's line of the summary block."""
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(region.statuses.items()))
+    done = "would do" if dry_run else "did"
+    line = f"{region.region}: {counts or 'no images'}; {done} {region.actions_done} action(s)"
+    if region.bytes_uploaded:
+        line += f", {human_size(region.bytes_uploaded)} uploaded"
+    line += f" in {region.seconds:.1f} s"
+    if region.leftovers_kept:
+        line += f"; {region.leftovers_kept} leftover(s) could not be deleted"
+    if region.decisions:
+        line += f"; {_need_a_decision(region.decisions)}"
+    if region.failure:
+        line += f"; FAILED: {region.failure}"
+    return line
+
+
+def run_summary(report: Report) -> list[str]:
+    """The summary block: a line per region, then the run's."""
+    lines = [region_summary(region, report.dry_run) for region in report.regions]
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(report.totals().items()))
+    failures, decisions = report.failures, report.decisions
+    outcome = [f"{failures} failure(s)"] if failures or not decisions else []
+    if decisions:
+        outcome.append(_need_a_decision(decisions))
+    lines.append(
+        f"run: {len(report.regions)} region(s), {counts or 'no images'}; "
+        f"{human_size(report.uploaded_bytes)} uploaded; {'; '.join(outcome)}"
+    )
+    return lines
+
+
+def _need_a_decision(count: int) -> str:
+    return f"{count} image needs a decision" if count == 1 else f"{count} images need a decision"
 
 
 def human_size(size: int | None) -> str:

@@ -1,4 +1,5 @@
-"""Outcomes of a run: per-region counts, the summary block, and the exit status."""
+"""Outcomes of a run as data: each image's, each region's counts, the run's summary record and
+its exit status (`output` turns them into lines)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from enum import Enum
 
 from glancesync.errors import EXIT_DECISION, EXIT_FAILURE, EXIT_OK
 from glancesync.escaping import json_text
-from glancesync.output import human_size
 from glancesync.planner import MetadataChange, PlanItem, Status
 
 
@@ -116,21 +116,6 @@ class RegionReport:
     def succeeded(self) -> bool:
         return self.failure is None and not self.leftovers_kept
 
-    def summary_line(self, dry_run: bool) -> str:
-        counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items()))
-        done = "would do" if dry_run else "did"
-        line = f"{self.region}: {counts or 'no images'}; {done} {self.actions_done} action(s)"
-        if self.bytes_uploaded:
-            line += f", {human_size(self.bytes_uploaded)} uploaded"
-        line += f" in {self.seconds:.1f} s"
-        if self.leftovers_kept:
-            line += f"; {self.leftovers_kept} leftover(s) could not be deleted"
-        if self.decisions:
-            line += f"; {_need_a_decision(self.decisions)}"
-        if self.failure:
-            line += f"; FAILED: {self.failure}"
-        return line
-
 
 @dataclass(frozen=True)
 class RunSummary(Record):
@@ -199,18 +184,6 @@ class Report:
             totals.update(region.statuses)
         return totals
 
-    def summary(self) -> list[str]:
-        lines = [region.summary_line(self.dry_run) for region in self.regions]
-        counts = ", ".join(f"{count} {status}" for status, count in sorted(self.totals().items()))
-        outcome = [f"{self.failures} failure(s)"] if self.failures or not self.decisions else []
-        if self.decisions:
-            outcome.append(_need_a_decision(self.decisions))
-        lines.append(
-            f"run: {len(self.regions)} region(s), {counts or 'no images'}; "
-            f"{human_size(self.uploaded_bytes)} uploaded; {'; '.join(outcome)}"
-        )
-        return lines
-
     def summary_record(self) -> RunSummary:
         return RunSummary(
             regions=len(self.regions),
@@ -221,7 +194,3 @@ class Report:
             failed_regions=[region.region for region in self.regions if not region.succeeded],
             exit_status=self.exit_status,
         )
-
-
-def _need_a_decision(count: int) -> str:
-    return f"{count} image needs a decision" if count == 1 else f"{count} images need a decision"

@@ -24,7 +24,7 @@ from glancesync.files import file_errors, file_name, new_directory
 from glancesync.glance import Targets
 from glancesync.image import Image
 from glancesync.logs import LogFile
-from glancesync.output import Output, Sink, logged, printer
+from glancesync.output import Output, Sink, logged, printer, region_summary, run_summary
 from glancesync.planner import Action, plan_region, select_master_images
 from glancesync.progress import Progress
 from glancesync.regions import (
@@ -139,7 +139,7 @@ def run(
         else:
             _visit_in_turn(jobs, targets, progress, output, report)
     if action.summarises:
-        for line in report.summary():
+        for line in run_summary(report):
             LOG.info("%s", line)
     output.record(report.summary_record())
 
@@ -257,7 +257,10 @@ def _visit_in_parallel(
         ):
             for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
                 outcomes[ref] = outcome
-                LOG.info("%s", outcome.report.summary_line(report.dry_run))
+                # The children log into files only: a region that failed is an ERROR here, so
+                # that standard error under -q (the cron wrapper's mail) still names it and why.
+                level = logging.INFO if outcome.report.succeeded else logging.ERROR
+                LOG.log(level, "%s", region_summary(outcome.report, report.dry_run))
                 advance(1)
             # Let the idle children end by themselves: the pool's exit would terminate them
             # with SIGTERM, and a child killed holding the task queue's lock hangs its siblings.

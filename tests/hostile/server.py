@@ -37,7 +37,8 @@ Each region (`add_region(name, behaviour, images=…, files=…)`) plays a `Glan
 - NEXT_ELSEWHERE: the first page's `next` is an absolute link to the listener;
 - HUGE: a listing page of `huge_size` bytes (450 MB), streamed in chunks (no length told);
 - SWARM: a listing page of SWARM_SIZE bytes (under any size cap) of ten million empty arrays;
-- DRIP: a listing page (and an image's bytes) sent one byte every `drip_interval` seconds;
+- DRIP: a listing page (and an image's bytes, and the answer to an upload, once it has the
+  bytes) sent one byte every `drip_interval` seconds;
 - DEEP: a listing page nested `deep_levels` deep;
 - ECHO: 400 whose message echoes the token received, with a raw ESC and a carriage return.
 
@@ -503,6 +504,9 @@ def _handler_for(cloud: HostileCloud) -> type[http.server.BaseHTTPRequestHandler
                     },  # fmt: skip
                     status="active",
                 )
+                if behaviour is Glance.DRIP:
+                    self._drip(b'{"message": "stored, slowly"}', 200, {})
+                    return
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

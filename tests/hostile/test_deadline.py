@@ -61,6 +61,19 @@ def test_an_upload_slower_than_api_timeout_in_all_is_not_cut(hostile):
     assert cloud.region("Slow").files[created.id] == b"x" * 5 * 1024
 
 
+def test_the_answer_to_an_upload_is_cut_at_the_deadline(hostile):
+    """Only the bytes sent have a stall timeout: a Glance that takes them, then drips its
+    answer, held the run as long as it liked (60 s and more with api_timeout 5)."""
+    cloud = hostile(drip_interval=DEADLINE * 0.3)
+    cloud.add_region("Slow", Glance.DRIP)
+    region = target_of(cloud).region("Slow")
+    created = region.create_image(NewImage("slow", "private", "raw", "bare", 0, 0, False, (), {}))
+    started = time.monotonic()
+    with pytest.raises(RegionError, match=r"upload image failed: no answer within api_timeout"):
+        region.upload(created.id, SlowReader(3, DEADLINE * 0.4), 3 * 1024)
+    assert time.monotonic() - started < 3 * DEADLINE * 0.4 + DEADLINE + 0.5
+
+
 def test_a_download_slower_than_api_timeout_in_all_is_not_cut(hostile):
     cloud = hostile(drip_interval=DEADLINE * 0.3)
     record = image_record("slow", b"12345678")

@@ -171,3 +171,28 @@ def test_a_keystone_error_with_escape_sequences_is_escaped_in_the_log_file(
     run.check(cloud, seconds=10)
     printable_lines(run.out, run.err, log.read_text())
     assert cloud.password not in Path(log).read_text()
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-turn", "parallel"])
+def test_a_token_echoed_by_glance_is_hidden_in_http_debugging_too(
+    hostile, master_image, glancesync, tmp_path, parallel
+):
+    """-vv prints keystoneauth1's lines, the bodies of Glance's answers among them: a body that
+    echoes the token was printed as it is, on stderr and in the log files."""
+    cloud = hostile()
+    cloud.add_region("Bad", Glance.ECHO, images=[image_record("x")])
+    log = tmp_path / "glancesync.log"
+    flags = ("--parallel", "--run-dir", str(tmp_path / "runs")) if parallel else ()
+
+    run = glancesync(
+        "-vv", *flags, "--dry-run", "--log-file", str(log), GOOD, f"{TARGET}:Bad", hostile=cloud
+    )
+
+    assert run.status == 1, run.err
+    assert "RESP BODY:" in log.read_text()
+    assert "token *** refused" in log.read_text()
+    run.check(cloud, seconds=20)
+    logs = [log, *(tmp_path / "runs").glob("*/*.log")]
+    for secret in (*cloud.secrets(), *run.local_passwords):
+        for path in logs:
+            assert secret not in path.read_text(), path

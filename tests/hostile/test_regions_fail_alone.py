@@ -175,6 +175,22 @@ def test_a_malformed_record_fails_alone_under_parallel(hostile, master_image, gl
     run.check(cloud, rss_mib=200)
 
 
+def test_a_region_failing_under_parallel_is_named_on_stderr_with_q(
+    hostile, master_image, glancesync
+):
+    """The children log into files only; -q keeps WARNING and ERROR lines on standard error,
+    which is all the README's cron wrapper mails: the failure must be there (it was empty)."""
+    cloud = hostile()
+    cloud.add_region("Bad", Glance.ENDLESS_NEXT, images=[image_record("x")])
+    run = glancesync("-q", "--parallel", "Lisbon", BAD, *QUICK, hostile=cloud)
+    run.failed_alone(
+        "FAILED: list images failed: the next link repeats a page already read", synced=True
+    )
+    [error] = run.errors
+    assert error.startswith(f"ERROR: {BAD}: ") and "FAILED: " in error
+    run.check(cloud, rss_mib=200)
+
+
 def test_good_regions_of_the_hostile_target_are_still_visited(hostile, master_image, glancesync):
     cloud = hostile()
     cloud.add_region("Bad", Glance.DEEP)

@@ -26,7 +26,7 @@ import pytest
 from faultproxy import FaultProxy, closed_port, proxied_region
 from glance_helpers import Cloud, KiB, cli, cli_arguments, md5, payload, settings
 
-from glancesync.errors import RegionError
+from glancesync.errors import BadRequest, RegionError
 from glancesync.glance import Target
 from glancesync.image import UPLOAD_MARKER, NewImage
 from glancesync.planner import unfinished_uploads
@@ -510,8 +510,9 @@ def test_glance_refuses_non_string_property_values(cloud) -> None:
     region = Target(settings(cloud.local_cloud).targets["master"]).region("Madrid")
     for value in (5, True, ["a"]):
         new = NewImage("typed", "private", "raw", "bare", 0, 0, False, (), {"n": value})
-        with pytest.raises(RegionError) as raised:
+        with pytest.raises(BadRequest) as raised:
             region.create_image(new)
+        assert raised.value.status == 400
         message = str(raised.value)
         assert message.startswith("region Madrid, image typed: create image failed: HTTP 400")
         assert f"{value!r} is not of type 'string'" in message and "&#x27;" not in message

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import IO, Any
 
-from glancesync.errors import RegionError
+from glancesync.errors import Forbidden, NotFound, RegionError
 from glancesync.image import UPLOAD_MARKER, Image, NewImage
 
 PROJECT = "project-1"
+NEW_IMAGE_FIELDS = tuple(attribute.name for attribute in fields(NewImage))
 _IDS = itertools.count(1)
 
 
@@ -73,7 +74,7 @@ class MemoryGlance:
 
     def _image(self, image_id: str) -> Image:
         if image_id not in self.images:
-            raise RegionError("HTTP 404 Not Found", region=self.full_name, image=image_id)
+            raise NotFound("HTTP 404 Not Found", status=404, region=self.full_name, image=image_id)
         return self.images[image_id]
 
     def list_images(self) -> list[Image]:
@@ -86,22 +87,10 @@ class MemoryGlance:
 
     def create_image(self, new: NewImage) -> Image:
         self._call("create", name=new.name)
-        properties = {**new.properties, UPLOAD_MARKER: "started in memory"}
-        image = Image(
-            id=f"{new.name}-{next(_IDS)}",
-            name=new.name,
-            owner=PROJECT,
-            status="queued",
-            visibility=new.visibility,
-            disk_format=new.disk_format,
-            container_format=new.container_format,
-            min_ram=new.min_ram,
-            min_disk=new.min_disk,
-            protected=new.protected,
-            tags=new.tags,
-            properties=properties,
-        )
-        return self.put(image)
+        shared = {name: getattr(new, name) for name in NEW_IMAGE_FIELDS}
+        image = Image(id=f"{new.name}-{next(_IDS)}", owner=PROJECT, status="queued", **shared)
+        marked = {**new.properties, UPLOAD_MARKER: "started in memory"}
+        return self.put(replace(image, properties=marked))
 
     def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None:
         self._call("upload", image_id)
@@ -140,7 +129,7 @@ class MemoryGlance:
     def delete_image(self, image_id: str) -> None:
         self._call("delete", image_id)
         if self._image(image_id).protected:
-            raise RegionError("HTTP 403 Forbidden", region=self.full_name, image=image_id)
+            raise Forbidden("HTTP 403 Forbidden", status=403, region=self.full_name, image=image_id)
         del self.images[image_id]
 
     def finish_upload(self, uploaded: Image, protected: bool) -> Image:

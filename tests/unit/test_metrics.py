@@ -94,3 +94,17 @@ def test_an_interrupted_run_writes_the_metrics_of_the_regions_that_finished(
     values = samples(path.read_text())
     assert values["glancesync_last_run_exit_status"] == 143
     assert values['glancesync_images{region="Lisbon",status="ok"}'] == 2
+
+
+def test_a_metrics_file_that_cannot_be_written_fails_a_run_that_waits_for_a_decision(tmp_path):
+    """Exit 4 is silent in the README's cron wrapper: a metrics file left unwritten must not
+    hide behind it (it was 4, because `status or 1` keeps any non-zero status)."""
+    from glancesync.cli import _write_metrics
+    from glancesync.errors import EXIT_CONFIG, EXIT_DECISION, EXIT_FAILURE
+
+    unwritable = str(tmp_path / "missing" / "glancesync.prom")
+    report = Report()
+    assert _write_metrics(unwritable, EXIT_DECISION, report) == EXIT_FAILURE
+    assert _write_metrics(unwritable, 0, report) == EXIT_FAILURE
+    assert _write_metrics(unwritable, EXIT_CONFIG, report) == EXIT_CONFIG
+    assert _write_metrics(str(tmp_path / "glancesync.prom"), EXIT_DECISION, report) == EXIT_DECISION

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from glancesync.errors import EXIT_CONFIG, EXIT_DECISION, EXIT_FAILURE, EXIT_OK
+from glancesync.output import region_summary, run_summary
 from glancesync.report import ItemOutcome, RegionReport, Report, Result
 
 
@@ -103,11 +104,11 @@ SUMMARY_CASES = [
 def test_the_summary_counts_failures_and_decisions(
     regions: list[RegionReport], last_line: str
 ) -> None:
-    assert Report(regions=regions).summary()[-1] == last_line
+    assert run_summary(Report(regions=regions))[-1] == last_line
 
 
 def test_a_region_line_names_its_decisions() -> None:
-    line = region(statuses=Counter(error_checksum=1)).summary_line(dry_run=True)
+    line = region_summary(region(statuses=Counter(error_checksum=1)), dry_run=True)
     assert (
         line == "Lisbon: 1 error_checksum; would do 0 action(s) in 0.0 s; 1 image needs a decision"
     )
