@@ -2,7 +2,8 @@
 
 Precedence for a target section [T], lowest first: [DEFAULT] of the file, `DEFAULT.key=`
 overrides, [T] of the file, bare `key=` overrides (every target), `T.key=` overrides; for
-[master] only, OS_* variables then fill the credential, domain and cacert keys still unset.
+[master] only, OS_* variables then fill the credential, auth, domain, TLS and interface keys
+still unset (those of its auth_type).
 [main] reads [main] and overrides of its own keys only: [DEFAULT] does not apply to it.
 
 Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the same):
@@ -17,9 +18,14 @@ Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the sa
   a user, URL or project name containing a comma needs the plain keys. The plain `password`
   is the password itself, not base64.
 - A target uses one credential form: `credential` together with any of user, password,
-  auth_url, project (after [DEFAULT] and overrides) is an error.
+  auth_url, project or auth_type (after [DEFAULT] and overrides) is an error.
+- `auth_type` is password (default), v3applicationcredential or token, with keystoneauth1's
+  option names (AUTH_OPTIONS); a key of another auth_type is an error. Only the v3 API is
+  spoken: an auth_url ending in /v2.0 is read as /v3 of the same Keystone, with a warning.
 - [master] fallbacks: OS_USERNAME, OS_PASSWORD, OS_AUTH_URL, OS_PROJECT_NAME then
-  OS_TENANT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_CACERT.
+  OS_TENANT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_CACERT, and OS_<KEY> for the
+  other keys (OS_AUTH_TYPE, OS_PROJECT_ID, OS_APPLICATION_CREDENTIAL_SECRET, OS_INTERFACE…).
+- The literal value None (the ancestor's sample writes it) is unset, told in one warning.
 - A bare override of a [main] key (master_region, preferable_order, max_children) sets [main].
 - `T.key=` beats a bare `key=` for target T, whatever their order on the command line (the
   specific beats the general); among overrides of the same place, the last one wins.
@@ -29,18 +35,21 @@ Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the sa
 - Checksums in dontupdate, rename and replace (and `any`) are kept lower-case; `master:R`
   in preferable_order means `R`.
 - Ancestor keys that mean nothing here (use_keystone_v3, images_dir) are ignored with a warning.
-- `cloud = NAME` takes user, password, auth_url, project and the domains from entry NAME of
-  clouds.yaml ($OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/clouds.yaml,
-  /etc/openstack/clouds.yaml: the first that exists); domain keys written for the target win.
-  It excludes credential and the plain credential keys. For [master] with none of them,
-  $OS_CLOUD names the cloud (before the OS_* credential variables).
-- The loader reads the file, the environment and clouds.yaml, nothing else: no file it names is
-  opened.
+- `cloud = NAME` takes the target's keys from cloud NAME as openstack.config (the openstack
+  CLI's loader) resolves it: clouds.yaml/.yml/.json, secure.yaml, profiles, OS_CLIENT_* of the
+  process environment; domain keys written for the target win. It excludes the other
+  credential forms. For [master] with none of them, $OS_CLOUD names the cloud (before the OS_*
+  credential variables); its region_name is the master region when neither [main] nor
+  OS_REGION_NAME names one. openstack.config is imported only then (0.1-0.2 s, 12 MiB).
+- The loader reads the file, the environment and the clouds files, nothing else: no file it
+  names (cacert, cert, key) is opened.
 - Comments go on lines of their own: a blank followed by # or ; in a value is an error (a
-  silently wrong value otherwise), except in password and metadata_condition.
-- No message and no repr shows a password, plain or base64, nor a line of the file.
-- Warnings, not errors: a file that holds a password (password or credential in any section)
-  and that group or others may read; every target with insecure = true.
+  silently wrong value otherwise), except in password, the secrets and metadata_condition.
+- No message and no repr shows a password, plain or base64, a secret (SECRET_KEYS), nor a line
+  of the file.
+- Warnings, not errors: a file that holds a password or a secret (password, credential,
+  application_credential_secret or token in any section) and that group or others may read;
+  every target with insecure = true.
 """
 
 from __future__ import annotations
