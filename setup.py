@@ -14,6 +14,7 @@ setup(
     extras_require={
         "test": [
             "pytest>=7",
+            "pytest-cov",
             "behave>=1.2.6",
             "ruff",
             "docutils",

@@ -37,7 +37,7 @@ Feature: A regional image with other content than the master's
     Then the exit status is 0
     And the output is:
       """
-      Lisbon: uploaded and kept the old copy of base (4.0 KiB)
+      Lisbon: uploaded and kept the old copy of base (4.0 KiB) as base.old
       """
     And Lisbon has exactly these images:
       | name     | content | visibility | properties          |

@@ -22,7 +22,7 @@ Feature: Dry run
     When I run glancesync --dry-run Lisbon Paris other:Berlin
     Then the output is:
       """
-      Lisbon: would upload and keep the old copy of base (1.0 KiB)
+      Lisbon: would upload and keep the old copy of base (1.0 KiB) as base.old
       Lisbon: would upload web (2.0 KiB)
       Paris: would update metadata of base: set type: old → base
       Paris: would mark obsolete app_obsolete: set name: app → app_obsolete; set visibility: public → private

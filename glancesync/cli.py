@@ -377,22 +377,23 @@ def run_command(args: argparse.Namespace, progress: Progress) -> tuple[int, Repo
                 run(settings, options, args.regions, report, sys.stdout, progress)
             return report.exit_status, report
         except GlanceSyncError as error:
-            LOG.error("%s", error)
-            status = error.exit_status
+            status, reason = error.exit_status, str(error)
+            LOG.error("%s", reason)
         except KeyboardInterrupt as interruption:
             signum = getattr(interruption, "signum", signal.SIGINT)
-            LOG.error(
-                "interrupted by %s: the work in flight was abandoned; run again to finish it",
-                signal.Signals(signum).name,
-            )
             status = 128 + signum
+            reason = (
+                f"interrupted by {signal.Signals(signum).name}: the work in flight was "
+                "abandoned; run again to finish it"
+            )
+            LOG.error("%s", reason)
         except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            status = EXIT_FAILURE
+            status, reason = EXIT_FAILURE, "the reader of the standard output went away"
         except Exception as error:  # a bug of ours: one line, the traceback only with -v
-            LOG.error("unexpected %s: %s", type(error).__name__, error, exc_info=args.verbose > 0)
-            status = EXIT_FAILURE
-    report.stop(status)
+            status, reason = EXIT_FAILURE, f"unexpected {type(error).__name__}: {error}"
+            LOG.error("%s", reason, exc_info=args.verbose > 0)
+    report.stop(status, reason)
     return status, report
 
 

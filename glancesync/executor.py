@@ -1,8 +1,11 @@
-"""Applying a region's plan through the facade (§6), or only saying what it would do.
+"""Carrying out a region's plan through a facade (`ImageService`, §6), or only saying what it
+would do: one write gate, `dry_run`.
 
-Order: metadata updates (obsolete renames included), then uploads, replaces and renames in the
-plan's size order, then the `pending_ami` images, whose kernel/ramdisk exist by then. An image
-that fails stops the region's remaining work; a failed or unverified upload is deleted.
+The plan is the schedule: its steps come in the order of §6 with everything they need (a
+rename its `.old` name); the executor only resolves the UUIDs of images uploaded in this run
+(kernel_id/ramdisk_id). Leftovers of interrupted uploads are deleted first; a new image counts
+only once verified; the first failure stops the region's remaining steps; a failed or
+unverified upload is deleted. Outcomes go to the output room as data.
 """
 
 from __future__ import annotations
@@ -15,54 +18,18 @@ from functools import partial
 from typing import IO, Any, Protocol
 
 from glancesync.cache import MasterCache, master_stream
-from glancesync.errors import GlanceSyncError, ImageError
+from glancesync.errors import GlanceSyncError, ImageError, cause_text
 from glancesync.formats import Verdict, VerdictMemory
 from glancesync.image import Image, NewImage
 from glancesync.output import Output
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
 from glancesync.progress import Progress
-from glancesync.report import ItemOutcome, RegionReport, Result
+from glancesync.report import ItemOutcome, RegionReport, Result, outcome_of
 from glancesync.transfer import FormatRefused, IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
 
 LEFTOVER_ACTION = "delete_leftover"
-
-_METADATA_ACTIONS = (Action.UPDATE_METADATA, Action.OBSOLETE)
-_UPLOAD_ACTIONS = (Action.UPLOAD, Action.REPLACE, Action.RENAME)
-
-
-def execution_order(plan: RegionPlan) -> list[PlanItem]:
-    """The items that need an action, in the order of §6."""
-    waiting = [item for item in plan.items if item.status is Status.PENDING_AMI]
-    ready = [item for item in plan.items if item.status is not Status.PENDING_AMI]
-    metadata = [item for item in ready if item.action in _METADATA_ACTIONS]
-    uploads = [item for item in ready if item.action in _UPLOAD_ACTIONS]
-    return metadata + uploads + waiting
-
-
-def outcome_of(
-    region: str, item: PlanItem, result: Result, uploaded: int = 0, error: str | None = None
-) -> ItemOutcome:
-    """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
-    status, action, error = item.status.value, item.action.value, error or item.problem
-    metadata = metadata_diff(item.change) if item.change else None
-    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
-
-
-def metadata_diff(change: MetadataChange) -> dict[str, object]:
-    """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
-    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
-    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
-    changed: dict[str, object] = {**change.attributes, **change.set_properties}
-    entries: dict[str, dict[str, object]] = {
-        key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
-    }
-    entries.update(
-        (key, {"old": change.previous.get(key), "new_copy_of": name})
-        for key, name in change.references.items()
-    )
-    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
 
 
 class ImageService(Protocol):
@@ -103,7 +70,7 @@ class Executor:
     def __init__(
         self,
         master: ImageService,
-        region: ImageService,
+        destination: ImageService,
         dry_run: bool,
         output: Output,
         cache: MasterCache | None = None,
@@ -111,38 +78,35 @@ class Executor:
         memory: VerdictMemory | None = None,
     ):
         self.master = master
-        self.region = region
+        self.destination = destination
         self.dry_run = dry_run
         self.output = output
         self.cache = cache
         self.progress = progress or Progress()
         self.memory = memory
 
-    def apply(self, plan: RegionPlan, regional_images: Iterable[Image]) -> RegionReport:
+    def apply(self, plan: RegionPlan) -> RegionReport:
         """Carry out the plan (or say what it would do), handing each image's outcome to the
         output; an interruption shows the image in flight as failed and the rest as skipped."""
         report = RegionReport(region=plan.region)
         started = time.monotonic()
-        order = execution_order(plan)
+        steps = plan.steps
         report.leftovers_kept = self._remove_leftovers(plan.region, plan.leftovers)
-        self._apply_in_order(report, order, {image.name for image in regional_images})
-        scheduled = {id(item) for item in order}
+        self._apply_in_order(report, steps)
         for item in plan.items:
-            if id(item) not in scheduled:
+            if item.action is Action.NONE:
                 self.output.quiet(self._counted(report, item, Result.NONE))
         report.seconds = time.monotonic() - started
         return report
 
-    def _apply_in_order(
-        self, report: RegionReport, order: list[PlanItem], taken_names: set[str]
-    ) -> None:
+    def _apply_in_order(self, report: RegionReport, order: list[PlanItem]) -> None:
         """The actions one after the other; the first failure skips the rest of the region, but
         an image refused for its format fails alone (`error_format`)."""
         uploaded_ids: dict[str, str] = {}
         with self.progress.counter(report.region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
-                    uploaded = self._perform(item, uploaded_ids, taken_names)
+                    uploaded = self._perform(item, uploaded_ids)
                 except FormatError as refusal:
                     refused = replace(item, status=Status.ERROR_FORMAT)
                     outcome = self._counted(report, refused, Result.FAILED, error=str(refusal))
@@ -150,7 +114,7 @@ class Executor:
                     advance(1)
                     continue
                 except GlanceSyncError as error:
-                    report.failure = str(error)
+                    report.failure = error.shown_in(report.region)
                     self._give_up(report, order[index:], report.failure)
                     return
                 except (KeyboardInterrupt, SystemExit):  # a signal: the run stops
@@ -178,11 +142,11 @@ class Executor:
         for later in rest[1:]:
             self.output.quiet(self._counted(report, later, Result.SKIPPED, error=skipped))
 
-    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]) -> int:
+    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
         """Bytes the item uploads: in a dry run, what it would upload."""
         if self.dry_run:
             return item.upload_size
-        return self._apply_item(item, uploaded_ids, taken_names)
+        return self._apply_item(item, uploaded_ids)
 
     @staticmethod
     def _counted(
@@ -205,7 +169,7 @@ class Executor:
             error = None
             if not self.dry_run:
                 try:
-                    self.region.delete_image(image.id)
+                    self.destination.delete_image(image.id)
                 except GlanceSyncError as failure:
                     LOG.error("%s: could not delete leftover %s: %s", region, image.id, failure)
                     error = str(failure)
@@ -215,28 +179,28 @@ class Executor:
             self.output.leftover(outcome, image, self.dry_run)
         return kept
 
-    def _apply_item(
-        self, item: PlanItem, uploaded_ids: dict[str, str], taken_names: set[str]
-    ) -> int:
+    def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
         """Carry out one item; returns the bytes uploaded."""
-        if item.action in _METADATA_ACTIONS:
+        if item.action.patches:
             self._update_metadata(item.regional, item.change, uploaded_ids)
             return 0
         new = self._upload(item.master, item.upload, uploaded_ids)
         uploaded_ids[item.master.name] = new.id
         try:
             if item.action is Action.REPLACE:
-                self.region.delete_image(item.regional.id)
+                self.destination.delete_image(item.regional.id)
             elif item.action is Action.RENAME:
-                self._keep_old_copy(item.regional, taken_names)
+                self.destination.update_image(
+                    item.regional, {"name": item.old_name, "visibility": "private"}
+                )
         except GlanceSyncError as error:  # named by UUID only: name the image, say what is left
             undone = "deleted" if item.action is Action.REPLACE else "renamed"
             raise ImageError(
                 f"the new copy {new.id} is in place, but the old one {item.regional.id} "
-                f"could not be {undone}: {error.message}",
-                region=self.region.full_name,
+                f"could not be {undone}: {cause_text(error, self.destination.full_name)}",
+                region=self.destination.full_name,
                 image=item.master.name,
-            ) from None
+            ) from error
         return new.size or 0
 
     def _update_metadata(
@@ -246,49 +210,42 @@ class Executor:
             **change.set_properties,
             **_resolve(change.references, uploaded_ids, regional.name),
         }
-        self.region.update_image(regional, change.attributes, properties, change.remove_properties)
-
-    def _keep_old_copy(self, old: Image, taken_names: set[str]) -> None:
-        """Rename the replaced image to `<name>.old` (or `.old.N`, never clobbering), private."""
-        name = f"{old.name}.old"
-        counter = 2
-        while name in taken_names:
-            name = f"{old.name}.old.{counter}"
-            counter += 1
-        taken_names.add(name)
-        self.region.update_image(old, {"name": name, "visibility": "private"})
+        self.destination.update_image(
+            regional, change.attributes, properties, change.remove_properties
+        )
 
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
         """Create, stream the master's bytes into, and verify the regional copy of `master`."""
-        new = self.region.create_image(_new_image(spec, uploaded_ids))
+        new = self.destination.create_image(_new_image(spec, uploaded_ids))
         fetch = partial(self.master.download, master.id)
         try:
-            label = f"{self.region.full_name}: {master.name}"
+            label = f"{self.destination.full_name}: {master.name}"
             with (
                 master_stream(self.cache, master, fetch) as stream,
                 self.progress.track(stream, label, master.size) as counted,
             ):
-                self.region.upload(new.id, counted, master.size)
+                self.destination.upload(new.id, counted, master.size)
             verified = self._verified(new.id, master)
             # Only now: a protected image could not be discarded, a marked one is a leftover.
-            return self.region.finish_upload(verified, spec.protected)
+            return self.destination.finish_upload(verified, spec.protected)
         except FormatRefused as refusal:
             self._discard(new)
             if self.memory is not None:
                 self.memory.remember(master, refusal.verdict)
-            raise FormatError(refusal.verdict, self.region.full_name, master.name) from None
+            raise FormatError(refusal.verdict, self.destination.full_name, master.name) from None
         except (GlanceSyncError, TransferError) as error:
             self._discard(new)
+            region = self.destination.full_name
             raise ImageError(
-                f"upload failed: {error}", region=self.region.full_name, image=master.name
-            ) from None
+                f"upload failed: {cause_text(error, region)}", region=region, image=master.name
+            ) from error
         except BaseException:
             self._discard(new)
             raise
 
     def _verified(self, image_id: str, master: Image) -> Image:
         """The uploaded image as Glance reports it, if it is active with the master's content."""
-        uploaded = self.region.get_image(image_id)
+        uploaded = self.destination.get_image(image_id)
         if uploaded.status != "active":
             raise IntegrityError(f"Glance reports status {uploaded.status!r} after upload")
         if uploaded.size != master.size or not uploaded.same_content(master):
@@ -303,11 +260,11 @@ class Executor:
         the facade retries the delete then. A last failure is logged: the upload's own failure
         is what counts, and the marked leftover is deleted by the next run."""
         try:
-            self.region.delete_image(new.id)
+            self.destination.delete_image(new.id)
         except GlanceSyncError as error:
             LOG.error(
                 "%s: could not delete the failed upload %s: %s",
-                self.region.full_name,
+                self.destination.full_name,
                 new.id,
                 error,
             )

@@ -41,8 +41,9 @@ from urllib.parse import quote
 import requests
 from keystoneauth1 import adapter as ksa_adapter
 from keystoneauth1 import exceptions as ksa_exc
+from keystoneauth1 import loading as ksa_loading
+from keystoneauth1 import plugin as ksa_plugin
 from keystoneauth1 import session as ksa_session
-from keystoneauth1.identity import v3
 from urllib3.exceptions import InsecureRequestWarning
 
 from glancesync import __version__
@@ -56,10 +57,17 @@ from glancesync.edge import (
     record_problem,
     server_text,
 )
-from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, RegionError
+from glancesync.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    AuthError,
+    Conflict,
+    RegionError,
+    api_error_type,
+)
 from glancesync.escaping import printable
 from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
-from glancesync.settings import TargetSettings
+from glancesync.settings import PASSWORD, TOKEN, TargetSettings
 from glancesync.transfer import CHUNK_SIZE
 
 LOG = logging.getLogger(__name__)
@@ -76,6 +84,8 @@ RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # and the errors of keystoneauth1 reading a malformed token's fields as it trusts them.
 UNTRUSTED_FAILURES = (ksa_exc.ClientException, Refused, LookupError, TypeError, AttributeError,
                       ValueError)  # fmt: skip
+REQUEST_ID_HEADER = "x-openstack-request-id"
+REQUEST_ID_LENGTH = 80  # characters kept of a request id (req-<uuid> has 40)
 MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included
 
 
@@ -148,17 +158,23 @@ def patch_operations(
     remove_properties: Sequence[str],
     current: Image,
 ) -> list[dict[str, Any]]:
-    """A JSON patch of exactly the given keys: add or replace what is set, remove what is named."""
+    """A JSON patch of exactly the given keys: set what is given (`add`, which Glance's v2.1
+    patch takes as "set" whether the property exists or not, so a stale `current` cannot make
+    it fail), remove what is named and `current` has."""
     operations: list[dict[str, Any]] = []
     for key, value in attributes.items():
-        operations.append({"op": "replace", "path": f"/{key}", "value": value})
+        operations.append({"op": "replace", "path": json_pointer(key), "value": value})
     for key, value in set_properties.items():
-        op = "replace" if key in current.properties else "add"
-        operations.append({"op": op, "path": f"/{key}", "value": value})
+        operations.append({"op": "add", "path": json_pointer(key), "value": value})
     for key in remove_properties:
         if key in current.properties:
-            operations.append({"op": "remove", "path": f"/{key}"})
+            operations.append({"op": "remove", "path": json_pointer(key)})
     return operations
+
+
+def json_pointer(key: str) -> str:
+    """The JSON pointer of a top-level key, escaped per RFC 6901 (`~` as ~0, `/` as ~1)."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
 def upload_mark() -> str:
@@ -178,6 +194,7 @@ class Failure:
     transient: bool = False
     retry_after: float | None = None
     status: int | None = None  # of an HTTP answer
+    request_id: str | None = None  # its x-openstack-request-id, fit to print
 
     @property
     def refused(self) -> bool:
@@ -196,30 +213,47 @@ class CallFailed(Exception):
 def response_failure(response: requests.Response) -> Failure:
     """An HTTP error answer as a Failure: status, reason and the server's message."""
     status = response.status_code
+    request_id = _request_id(response.headers.get(REQUEST_ID_HEADER))
     return Failure(
-        f"HTTP {status} {response.reason or ''}".rstrip() + _detail(response),
+        f"HTTP {status} {response.reason or ''}".rstrip()
+        + _detail(response)
+        + _quoted_request_id(request_id),
         transient=status in RETRIABLE_STATUS,
         retry_after=_retry_after(response.headers.get("Retry-After")),
         status=status,
+        request_id=request_id,
     )
+
+
+def _request_id(value: str | None) -> str | None:
+    """A server's request id, short and printable (it is the server's word)."""
+    return printable(value[:REQUEST_ID_LENGTH]) if value else None
+
+
+def _quoted_request_id(request_id: str | None) -> str:
+    """The request id as the end of a failure's text: what a cloud's support asks for."""
+    return f" [request id {request_id}]" if request_id else ""
 
 
 def exception_failure(error: ksa_exc.ClientException, timeout: float) -> Failure:
     """A keystoneauth exception (no answer, TLS, Keystone's refusal) as a Failure."""
     if isinstance(error, ksa_exc.HttpError):  # from Keystone, while authenticating
         status = error.http_status or 0
+        request_id = _request_id(error.request_id)
         return Failure(
-            f"Keystone answered HTTP {status} {_short(error.message, 200)}",
+            f"Keystone answered HTTP {status} {_short(error.message, 200)}"
+            + _quoted_request_id(request_id),
             transient=status in RETRIABLE_STATUS,
             retry_after=float(error.retry_after) if error.retry_after else None,
             status=status,
+            request_id=request_id,
         )
     if isinstance(error, ksa_exc.SSLError):
         return Failure(f"TLS failure ({_tls_cause(str(error))})")
     if isinstance(error, ksa_exc.ConnectionError):
         return Failure(_connection_cause(str(error), timeout), transient=True)
     if isinstance(error, ksa_exc.EndpointNotFound):
-        return Failure("no public image endpoint for this region in the catalog")
+        return Failure("no image endpoint of this interface for this region in the catalog")
     return Failure(f"{type(error).__name__}: {_short(str(error))}")
 
 
@@ -333,21 +367,17 @@ class Target:
 
     def __init__(self, settings: TargetSettings):
         self.settings = settings
-        auth = v3.Password(
-            auth_url=settings.auth_url,
-            username=settings.user,
-            password=settings.password,
-            project_name=settings.project,
-            user_domain_name=settings.user_domain_name,
-            project_domain_name=settings.project_domain_name,
-        )
         if settings.insecure:  # warned about once when the settings were read
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
         verify: bool | str = False if settings.insecure else (settings.cacert or True)
+        cert = (settings.cert, settings.key) if settings.cert and settings.key else settings.cert
+        # The session is ours, on the edge's guarded requests session: keystoneauth1 (and
+        # openstack.config's get_session) retries would resend consumed upload streams.
         self.session = ksa_session.Session(
-            auth=auth,
+            auth=auth_plugin(settings),
             session=guarded_session(),
             verify=verify,
+            cert=cert,
             timeout=settings.api_timeout,
             redirect=MAX_REDIRECTS,
             app_name="glancesync",
@@ -377,7 +407,7 @@ class Target:
         if problem is not None:
             raise AuthError(f"{self.where}: read the catalog failed: {problem}")
         endpoints = access.service_catalog.get_endpoints_data(
-            service_type=IMAGE_SERVICE, interface="public"
+            service_type=IMAGE_SERVICE, interface=self.settings.interface
         )
         names: list[str] = []
         for endpoint in endpoints.get(IMAGE_SERVICE, []):
@@ -406,7 +436,7 @@ class Target:
         """The failure with a text fit to print: what a server echoed of this target's password
         or token replaced, URLs without userinfo, no control character."""
         return replace(
-            failure, cause=server_text(failure.cause, [self.settings.password, *self.tokens()])
+            failure, cause=server_text(failure.cause, [*self.settings.secrets, *self.tokens()])
         )
 
     def tokens(self) -> list[str]:
@@ -431,13 +461,45 @@ class Target:
         except CallFailed as failed:
             failure = failed.failure
             if failure.status == 401:
-                message = f"the credentials of user {self.settings.user!r} were refused"
+                refused = f"the credentials of {self.settings.who} were refused"
+                message = refused + _quoted_request_id(failure.request_id)
             elif failure.transient:
                 message = f"cannot connect: {failure.cause}"
             else:
                 message = f"authentication failed: {failure.cause}"
             status = EXIT_CONFIG if failure.refused else EXIT_FAILURE
-            raise AuthError(f"{where}: {message}", exit_status=status) from None
+            raise AuthError(f"{where}: {message}", exit_status=status) from failed
+
+
+# keystoneauth1's v3-only plugins for the generic names: no version discovery round trip.
+_V3_PLUGINS = {PASSWORD: "v3password", TOKEN: "v3token"}
+
+
+def auth_plugin(settings: TargetSettings) -> ksa_plugin.BaseAuthPlugin:
+    """The target's keystoneauth1 auth plugin, made by keystoneauth1's loader for its auth_type
+    from the options that loader offers."""
+    loader = ksa_loading.get_plugin_loader(_V3_PLUGINS.get(settings.auth_type, settings.auth_type))
+    known = {option.dest for option in loader.get_options()}
+    given = auth_options(settings)
+    return loader.load_from_options(**{k: v for k, v in given.items() if k in known})
+
+
+def auth_options(settings: TargetSettings) -> dict[str, str]:
+    """The target's keystoneauth1 options, with keystoneauth1's names: a domain name goes with
+    the user or project name it qualifies, unless its domain id is given."""
+    options = settings.auth_options
+    plain = {
+        "auth_url": settings.auth_url,
+        "username": settings.user,
+        "password": settings.password,
+        "project_name": settings.project,
+    }
+    given = {key: value for key, value in plain.items() if value}
+    if settings.user and "user_domain_id" not in options:
+        given["user_domain_name"] = settings.user_domain_name
+    if settings.project and "project_domain_id" not in options:
+        given["project_domain_name"] = settings.project_domain_name
+    return {**given, **options}
 
 
 class Targets:
@@ -461,7 +523,11 @@ class RegionGlance:
         self.region = region
         self.full_name = full_name
         self.adapter = ksa_adapter.Adapter(
-            target.session, service_type=IMAGE_SERVICE, interface="public", region_name=region
+            target.session,
+            service_type=IMAGE_SERVICE,
+            interface=target.settings.interface,
+            region_name=region,
+            endpoint_override=target.settings.image_endpoint_override,
         )
 
     def list_images(self, page_size: int = LIST_PAGE_SIZE) -> list[Image]:
@@ -558,7 +624,7 @@ class RegionGlance:
         attributes = {"protected": True} if protected else {}
         try:
             return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
-        except RegionError:
+        except Conflict:  # Glance: the property to remove is not there (any more)
             current = self.get_image(uploaded.id)
             if UPLOAD_MARKER in current.properties or current.protected != protected:
                 raise
@@ -620,9 +686,14 @@ class RegionGlance:
         try:
             return self.target.retrier.call(f"region {self.full_name}: {what}", attempt, idempotent)
         except CallFailed as failed:
-            raise RegionError(
-                f"{what} failed: {failed.failure.cause}", region=self.full_name, image=image
-            ) from None
+            failure = failed.failure
+            raise api_error_type(failure.status)(
+                f"{what} failed: {failure.cause}",
+                status=failure.status,
+                request_id=failure.request_id,
+                region=self.full_name,
+                image=image,
+            ) from failed
 
     def _stream(
         self, response: requests.Response, image_id: str, chunk_size: int
@@ -633,7 +704,7 @@ class RegionGlance:
             cause = _connection_cause(str(error), self.target.settings.api_timeout)
             raise RegionError(
                 f"download image failed: {cause}", region=self.full_name, image=image_id
-            ) from None
+            ) from error
         finally:
             response.close()
 

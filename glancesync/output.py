@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,14 @@ from glancesync.escaping import printable
 if TYPE_CHECKING:
     from glancesync.image import Image
     from glancesync.planner import MetadataChange, PlanItem
-    from glancesync.report import FormatCheck, ItemOutcome, Record, ShownRegion
+    from glancesync.report import (
+        FormatCheck,
+        ItemOutcome,
+        Record,
+        RegionReport,
+        Report,
+        ShownRegion,
+    )
 
 # The lines printed on stdout, logged into the log files too (the terminal has them already).
 OUTPUT_LOG = logging.getLogger("glancesync.output")
@@ -27,8 +34,9 @@ OUTPUT_LOG = logging.getLogger("glancesync.output")
 # `failed,<region>,` with an empty image, so that `grep -v '^ok'` shows it.
 FAILED_REGION = "failed"
 
-# Receives each outcome with its line for the text output (or None: JSON only).
-Sink = Callable[["Record", "str | None"], None]
+# Receives each outcome with its line for the text output (None: JSON only); a line without a
+# record (None) is text only.
+Sink = Callable[["Record | None", "str | None"], None]
 
 _VERBS = {
     "update_metadata": ("update metadata of", "updated metadata of"),
@@ -48,9 +56,10 @@ def printer(output_format: OutputFormat, write: Callable[[str], None]) -> Sink:
     """What a run prints of each record: its text line (if it has one, `printable`), or its
     JSON object (the exact values, `Record.json_line`)."""
 
-    def show(record: Record, text: str | None) -> None:
+    def show(record: Record | None, text: str | None) -> None:
         if output_format is OutputFormat.JSON:
-            write(record.json_line())
+            if record is not None:
+                write(record.json_line())
         elif text is not None:
             write(printable(text))
 
@@ -60,7 +69,7 @@ def printer(output_format: OutputFormat, write: Callable[[str], None]) -> Sink:
 def logged(sink: Sink) -> Sink:
     """`sink`, and the text line into the log files (OUTPUT_LOG)."""
 
-    def show_and_log(record: Record, text: str | None) -> None:
+    def show_and_log(record: Record | None, text: str | None) -> None:
         sink(record, text)
         if text is not None:
             OUTPUT_LOG.info("%s", text)
@@ -108,9 +117,9 @@ class Output:
 
     def regions(self, records: Sequence[ShownRegion]) -> None:
         """`--show-regions`: the regions on one line, or a JSON object each."""
-        line = " ".join(record.region for record in records)
-        for index, record in enumerate(records):
-            self.sink(record, None if index else line)
+        self.sink(None, " ".join(record.region for record in records))
+        for record in records:
+            self.sink(record, None)
 
     def format_check(self, record: FormatCheck) -> None:
         """A `--check-formats` CSV line: verdict,image,declared,detected,reason (§10)."""
@@ -158,9 +167,57 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
     if item.action.uploads:
         line += f" ({human_size(item.master.size)})"
+    if item.old_name:
+        line += f" as {item.old_name}"
     if item.change:
         line += f": {describe_change(item.change, dry_run)}"
     return line
+
+
+def region_summary(region: RegionReport, dry_run: bool) -> str:
+    """A region's line of the summary block."""
+    done = "would do" if dry_run else "did"
+    line = f"{region.region}: {_counts(region.statuses)}; {done} {region.actions_done} action(s)"
+    if region.bytes_uploaded:
+        line += f", {human_size(region.bytes_uploaded)} uploaded"
+    line += f" in {region.seconds:.1f} s"
+    if region.leftovers_kept:
+        line += f"; {region.leftovers_kept} leftover(s) could not be deleted"
+    if region.refused:
+        line += f"; {_refused_for_format(region.refused)}"
+    if region.decisions:
+        line += f"; {_need_a_decision(region.decisions)}"
+    if region.failure:
+        line += f"; FAILED: {region.failure}"
+    return line
+
+
+def run_summary(report: Report) -> list[str]:
+    """The summary block: a line per region, then the run's."""
+    lines = [region_summary(region, report.dry_run) for region in report.regions]
+    failures, decisions = report.failures, report.decisions
+    outcome = [f"{failures} failure(s)"] if failures or not decisions else []
+    if decisions:
+        outcome.append(_need_a_decision(decisions))
+    lines.append(
+        f"run: {len(report.regions)} region(s), {_counts(report.totals())}; "
+        f"{human_size(report.uploaded_bytes)} uploaded; {'; '.join(outcome)}"
+    )
+    return lines
+
+
+def _counts(statuses: Mapping[str, int]) -> str:
+    """Images per status, `3 ok, 1 pending_upload`, or `no images`."""
+    return ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "no images"
+
+
+def _refused_for_format(count: int) -> str:
+    images, their = ("image", "its") if count == 1 else ("images", "their")
+    return f"{count} {images} refused for {their} format (error_format)"
+
+
+def _need_a_decision(count: int) -> str:
+    return f"{count} image needs a decision" if count == 1 else f"{count} images need a decision"
 
 
 def human_size(size: int | None) -> str:

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from glancesync.formats import Verdict, verdict_of
 from glancesync.image import COMPARED_ATTRIBUTES, UPLOAD_MARKER, Image, NewImage
-from glancesync.settings import TargetSettings
+from glancesync.settings import OnConflict, SyncRules
 
-ANY = "any"
 OBSOLETE_SUFFIX = "_obsolete"
 REFERENCE_PROPERTIES = ("kernel_id", "ramdisk_id")
 
@@ -76,6 +75,11 @@ class Action(str, Enum):
         """Whether the action uploads the master's bytes."""
         return self in (Action.UPLOAD, Action.REPLACE, Action.RENAME)
 
+    @property
+    def patches(self) -> bool:
+        """Whether the action only patches a regional image's metadata."""
+        return self in (Action.UPDATE_METADATA, Action.OBSOLETE)
+
 
 _ACTION_OF_NEW_CONTENT = {
     Status.PENDING_UPLOAD: Action.UPLOAD,
@@ -83,12 +87,11 @@ _ACTION_OF_NEW_CONTENT = {
     Status.PENDING_RENAME: Action.RENAME,
 }
 
-# Conflict rules when content differs, first match wins (§5): specific checksum before `any`.
-_CONFLICT_RULES = (
-    ("dontupdate", Status.OK_STALLED_CHECKSUM),
-    ("rename", Status.PENDING_RENAME),
-    ("replace", Status.PENDING_REPLACE),
-)
+_STATUS_ON_CONFLICT = {
+    OnConflict.DONTUPDATE: Status.OK_STALLED_CHECKSUM,
+    OnConflict.RENAME: Status.PENDING_RENAME,
+    OnConflict.REPLACE: Status.PENDING_REPLACE,
+}
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,8 @@ class PlanItem:
     """For UPLOAD, REPLACE and RENAME."""
     problem: str | None = None
     """For an `error_*` status: what the operator has to decide or fix."""
+    old_name: str | None = None
+    """For RENAME: the name the replaced regional image takes (`<name>.old`, or `.old.N`)."""
 
     @property
     def upload_size(self) -> int:
@@ -155,10 +160,21 @@ class PlanItem:
 class RegionPlan:
     region: str
     items: tuple[PlanItem, ...]
-    """In ascending master size (unknown as 0), ties by name (§5)."""
+    """Every image's item, in ascending master size (unknown as 0), ties by name (§5)."""
     warnings: tuple[str, ...]
     leftovers: tuple[Image, ...] = ()
     """Unfinished uploads of ours, to delete before anything else (see `unfinished_uploads`)."""
+
+    @property
+    def steps(self) -> list[PlanItem]:
+        """The items with an action, in the order of §6: metadata updates (obsolete renames
+        included), then uploads, replaces and renames in size order, then the `pending_ami`
+        items, whose kernel/ramdisk exist by then."""
+        waiting = [item for item in self.items if item.status is Status.PENDING_AMI]
+        ready = [item for item in self.items if item.status is not Status.PENDING_AMI]
+        metadata = [item for item in ready if item.action.patches]
+        uploads = [item for item in ready if item.action.uploads]
+        return metadata + uploads + waiting
 
 
 @dataclass(frozen=True)
@@ -208,59 +224,74 @@ def _owned_by(image: Image, project_id: str) -> bool:
     return image.owner in (None, project_id)
 
 
-def is_synchronised(image: Image, target: TargetSettings) -> bool:
+def is_synchronised(image: Image, rules: SyncRules) -> bool:
     """Whether a considered master image is synchronised to the target (§3, rules 1-6)."""
     if image.name.endswith(OBSOLETE_SUFFIX):
         return False
-    if image.id in target.forcesyncs:
+    if image.id in rules.forcesyncs:
         return True
-    if target.metadata_condition is not None:
-        return bool(target.metadata_condition.evaluate(image, target.metadata_set))
+    if rules.metadata_condition is not None:
+        return bool(rules.metadata_condition.evaluate(image, rules.metadata_set))
     if not image.is_public:
         return False
-    return not target.metadata_set or not target.metadata_set.isdisjoint(image.properties)
+    return not rules.metadata_set or not rules.metadata_set.isdisjoint(image.properties)
 
 
 def plan_region(
     master_images: Sequence[Image],
     regional_images: Sequence[Image],
-    target: TargetSettings,
+    rules: SyncRules,
     region: str,
     project_id: str,
     refusals: Mapping[str, Verdict] | None = None,
 ) -> RegionPlan:
     """The plan of one region, from the selected master images (`select_master_images`), the
-    region's images, the target whose credentials belong to project `project_id`, and the
-    verdicts that refused master images for their format (§10), by master image id."""
+    region's images, its target's sync rules, the project (`project_id`) whose images the
+    target's credentials write, and the verdicts that refused master images for their format
+    (§10), by master image id."""
     warnings: list[str] = []
     leftovers = unfinished_uploads(regional_images, project_id)
     leftover_ids = {image.id for image in leftovers}
     regional_images = [image for image in regional_images if image.id not in leftover_ids]
-    synchronised = [image for image in master_images if is_synchronised(image, target)]
-    matches = _match(synchronised, regional_images, target, project_id, warnings)
+    synchronised = [image for image in master_images if is_synchronised(image, rules)]
+    matches = _match(synchronised, regional_images, rules, project_id, warnings)
     barred = {**(refusals or {})}  # master id -> why it is never copied
-    if not target.copy_uninspectable:
+    if not rules.copy_uninspectable:
         barred.update(_uninspectable(synchronised))
     matched: dict[str, _Matched] = {}
     for image in synchronised:
         regional = matches.get(image.name)
         status = (
-            Status.ERROR_FORMAT if image.id in barred else _content_status(image, regional, target)
+            Status.ERROR_FORMAT if image.id in barred else _content_status(image, regional, rules)
         )
         matched[image.id] = _Matched(image, regional, status)
-    items = [_plan_item(entry, matched, target, barred, warnings) for entry in matched.values()]
-    if target.support_obsolete_images:
+    items = [_plan_item(entry, matched, rules, barred, warnings) for entry in matched.values()]
+    if rules.support_obsolete_images:
         synchronised_names = {image.name for image in synchronised}
         items += _obsolete_items(
-            master_images, synchronised_names, regional_images, target, project_id, warnings
+            master_images, synchronised_names, regional_images, rules, project_id, warnings
         )
     items.sort(key=lambda item: (item.master.size or 0, item.master.name))
+    taken_names = {image.name for image in regional_images} | {i.name for i in leftovers}
+    items = [_with_old_name(item, taken_names) for item in items]
     return RegionPlan(region, tuple(items), tuple(warnings), leftovers)
 
 
 def _uninspectable(images: Iterable[Image]) -> dict[str, Verdict]:
     """The verdicts on the images whose format cannot be inspected (§10), by id."""
     return {image.id: verdict for image in images if (verdict := verdict_of(image))}
+
+
+def _with_old_name(item: PlanItem, taken_names: set[str]) -> PlanItem:
+    """A RENAME item with the name its old regional image takes: `<name>.old`, else the first
+    free `<name>.old.N` (N from 2), never a name the region has or another rename took."""
+    if item.action is not Action.RENAME:
+        return item
+    name, counter = f"{item.regional.name}.old", 2
+    while name in taken_names:
+        name, counter = f"{item.regional.name}.old.{counter}", counter + 1
+    taken_names.add(name)
+    return replace(item, old_name=name)
 
 
 def unfinished_uploads(images: Sequence[Image], project_id: str) -> tuple[Image, ...]:
@@ -272,7 +303,7 @@ def unfinished_uploads(images: Sequence[Image], project_id: str) -> tuple[Image,
 def _match(
     synchronised: Sequence[Image],
     regional_images: Sequence[Image],
-    target: TargetSettings,
+    rules: SyncRules,
     project_id: str,
     warnings: list[str],
 ) -> dict[str, Image]:
@@ -282,7 +313,7 @@ def _match(
     for image in regional_images:
         if image.name not in masters:
             continue
-        if target.only_tenant_images and not _owned_by(image, project_id):
+        if rules.only_tenant_images and not _owned_by(image, project_id):
             warnings.append(
                 f"image {image.name} ({image.id}) of project {image.owner} ignored:"
                 " only_tenant_images is set"
@@ -303,23 +334,20 @@ def _pick(master: Image, images: list[Image], warnings: list[str]) -> Image:
     return kept
 
 
-def _content_status(master: Image, regional: Image | None, target: TargetSettings) -> Status:
+def _content_status(master: Image, regional: Image | None, rules: SyncRules) -> Status:
     """The status from content alone (§5 conflict rules); OK when the content is the same."""
     if regional is None:
         return Status.PENDING_UPLOAD
     if master.same_content(regional):
         return Status.OK
-    for checksum in (regional.checksum, ANY):
-        for option, status in _CONFLICT_RULES:
-            if checksum in getattr(target, option):
-                return status
-    return Status.ERROR_CHECKSUM
+    rule = rules.on_conflict(regional.checksum)
+    return Status.ERROR_CHECKSUM if rule is None else _STATUS_ON_CONFLICT[rule]
 
 
 def _plan_item(
     entry: _Matched,
     matched: Mapping[str, _Matched],
-    target: TargetSettings,
+    rules: SyncRules,
     barred: Mapping[str, Verdict],
     warnings: list[str],
 ) -> PlanItem:
@@ -352,7 +380,7 @@ def _plan_item(
         warnings.append(problem)
         return PlanItem(Status.ERROR_AMI, master, regional, problem=problem)
     if status in _ACTION_OF_NEW_CONTENT:
-        upload = _upload_spec(master, target, references)
+        upload = _upload_spec(master, rules, references)
         return PlanItem(
             Status.PENDING_AMI if references.pending else status,
             master,
@@ -360,7 +388,7 @@ def _plan_item(
             _ACTION_OF_NEW_CONTENT[status],
             upload=upload,
         )
-    change = _metadata_change(master, regional, target, references)
+    change = _metadata_change(master, regional, rules, references)
     if change.is_empty:
         return PlanItem(Status.OK, master, regional)
     return PlanItem(
@@ -409,18 +437,18 @@ def _synced_properties(
     }
 
 
-def _compared_properties(master: Image, regional: Image, target: TargetSettings) -> set[str]:
+def _compared_properties(master: Image, regional: Image, rules: SyncRules) -> set[str]:
     """The user properties a metadata update brings in line with the master (§6)."""
-    if target.metadata_set:
-        keys = set(target.metadata_set)
-    elif target.prune_properties:
+    if rules.metadata_set:
+        keys = set(rules.metadata_set)
+    elif rules.prune_properties:
         keys = master.properties.keys() | regional.properties.keys()
     else:
         keys = set(master.properties)
     return {key for key in keys if _is_metadata(key)}
 
 
-def _upload_spec(master: Image, target: TargetSettings, references: _References) -> UploadSpec:
+def _upload_spec(master: Image, rules: SyncRules, references: _References) -> UploadSpec:
     return UploadSpec(
         name=master.name,
         visibility=master.visibility,
@@ -431,7 +459,7 @@ def _upload_spec(master: Image, target: TargetSettings, references: _References)
         protected=master.protected,
         tags=master.tags,
         properties={
-            **_synced_properties(master.properties, target.metadata_set),
+            **_synced_properties(master.properties, rules.metadata_set),
             **references.known,
         },
         references=references.pending,
@@ -439,9 +467,9 @@ def _upload_spec(master: Image, target: TargetSettings, references: _References)
 
 
 def _metadata_change(
-    master: Image, regional: Image, target: TargetSettings, references: _References
+    master: Image, regional: Image, rules: SyncRules, references: _References
 ) -> MetadataChange:
-    compared = _compared_properties(master, regional, target)
+    compared = _compared_properties(master, regional, rules)
     wanted = {
         **{key: value for key, value in master.properties.items() if key in compared},
         **references.known,
@@ -514,7 +542,7 @@ def _obsolete_items(
     master_images: Sequence[Image],
     synchronised_names: set[str],
     regional_images: Sequence[Image],
-    target: TargetSettings,
+    rules: SyncRules,
     project_id: str,
     warnings: list[str],
 ) -> list[PlanItem]:
@@ -541,14 +569,14 @@ def _obsolete_items(
                         f"{retired} ({regional.id}) not renamed: {master.name} is already there"
                     )
             concerned = [regional for regional in concerned if regional.name == master.name]
-        items += [_obsolete_item(master, regional, target) for regional in concerned]
+        items += [_obsolete_item(master, regional, rules) for regional in concerned]
     return items
 
 
-def _obsolete_item(master: Image, regional: Image, target: TargetSettings) -> PlanItem:
+def _obsolete_item(master: Image, regional: Image, rules: SyncRules) -> PlanItem:
     """Rename `X` to `X_obsolete`; bring visibility and obsolete_syncprops in line."""
     set_properties, remove_properties = _property_patch(
-        master.properties, regional.properties, target.obsolete_syncprops
+        master.properties, regional.properties, rules.obsolete_syncprops
     )
     change = _change(
         regional,

@@ -59,18 +59,19 @@ def check_region_arguments(arguments: Sequence[str], settings: Settings) -> None
 
 
 def target_regions(target: str, settings: Settings, catalog: Sequence[str]) -> list[RegionRef]:
-    """Every region of a target except its ignore_regions (and, for master, the master region)."""
+    """Every region of a target except its ignore_regions (and, for master, the master region),
+    those of `preferable_order` first, in its order (as the ancestor expanded `T:`)."""
     ignored = set(settings.targets[target].ignore_regions)
     if target == MASTER:
         ignored.add(settings.main.master_region)
-    return [RegionRef(target, name) for name in sorted(catalog) if name not in ignored]
+    regions = [RegionRef(target, name) for name in sorted(catalog) if name not in ignored]
+    rank = {name: index for index, name in enumerate(settings.main.preferable_order)}
+    return sorted(regions, key=lambda ref: rank.get(ref.full_name, len(rank)))
 
 
 def default_regions(settings: Settings, catalogs: Mapping[str, Sequence[str]]) -> list[RegionRef]:
     """The master target's regions, `preferable_order` first (§7)."""
-    regions = target_regions(MASTER, settings, catalogs[MASTER])
-    rank = {name: index for index, name in enumerate(settings.main.preferable_order)}
-    return sorted(regions, key=lambda ref: rank.get(ref.full_name, len(rank)))
+    return target_regions(MASTER, settings, catalogs[MASTER])
 
 
 def choose_regions(

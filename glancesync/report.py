@@ -1,4 +1,5 @@
-"""Outcomes of a run: per-region counts, the summary block, and the exit status."""
+"""Outcomes of a run as data: each image's, each region's counts, the run's summary record and
+its exit status (`output` turns them into lines)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from enum import Enum
 
 from glancesync.errors import EXIT_DECISION, EXIT_FAILURE, EXIT_OK
 from glancesync.escaping import json_text
-from glancesync.output import human_size
-from glancesync.planner import Status
+from glancesync.planner import MetadataChange, PlanItem, Status
 
 
 class Result(str, Enum):
@@ -69,7 +69,7 @@ class ItemOutcome(Record):
 
     `image` is None for a region that failed as a whole; `status` is None for a leftover of an
     interrupted upload. `bytes` is what the action uploads (would upload, in a dry run).
-    `metadata` is the change of a metadata update (`executor.metadata_diff`), else None."""
+    `metadata` is the change of a metadata update (`metadata_diff`), else None."""
 
     region: str
     image: str | None
@@ -79,6 +79,30 @@ class ItemOutcome(Record):
     error: str | None
     result: Result
     metadata: dict[str, object] | None = None
+
+
+def outcome_of(
+    region: str, item: PlanItem, result: Result, uploaded: int = 0, error: str | None = None
+) -> ItemOutcome:
+    """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
+    status, action, error = item.status.value, item.action.value, error or item.problem
+    metadata = metadata_diff(item.change) if item.change else None
+    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
+
+
+def metadata_diff(change: MetadataChange) -> dict[str, object]:
+    """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
+    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
+    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
+    changed: dict[str, object] = {**change.attributes, **change.set_properties}
+    entries: dict[str, dict[str, object]] = {
+        key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
+    }
+    entries.update(
+        (key, {"old": change.previous.get(key), "new_copy_of": name})
+        for key, name in change.references.items()
+    )
+    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
 
 
 @dataclass
@@ -117,23 +141,6 @@ class RegionReport:
     def succeeded(self) -> bool:
         return self.failure is None and not self.leftovers_kept and not self.refused
 
-    def summary_line(self, dry_run: bool) -> str:
-        counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items()))
-        done = "would do" if dry_run else "did"
-        line = f"{self.region}: {counts or 'no images'}; {done} {self.actions_done} action(s)"
-        if self.bytes_uploaded:
-            line += f", {human_size(self.bytes_uploaded)} uploaded"
-        line += f" in {self.seconds:.1f} s"
-        if self.leftovers_kept:
-            line += f"; {self.leftovers_kept} leftover(s) could not be deleted"
-        if self.refused:
-            line += f"; {_refused_for_format(self.refused)}"
-        if self.decisions:
-            line += f"; {_need_a_decision(self.decisions)}"
-        if self.failure:
-            line += f"; FAILED: {self.failure}"
-        return line
-
 
 @dataclass(frozen=True)
 class RunSummary(Record):
@@ -167,10 +174,11 @@ class Report:
         """A failure outside any region's work (e.g. an unknown region argument)."""
         self.problems.append(message)
 
-    def stop(self, status: int) -> None:
-        """The run was stopped by an error whose exit status is `status`."""
+    def stop(self, status: int, reason: str) -> None:
+        """The run was stopped by an error (`reason`) whose exit status is `status`; what
+        finished before it stays counted."""
         self.stopped_with = status
-        self.add_problem(f"the run ended with exit status {status}")
+        self.add_problem(reason)
 
     @property
     def failures(self) -> int:
@@ -201,18 +209,6 @@ class Report:
             totals.update(region.statuses)
         return totals
 
-    def summary(self) -> list[str]:
-        lines = [region.summary_line(self.dry_run) for region in self.regions]
-        counts = ", ".join(f"{count} {status}" for status, count in sorted(self.totals().items()))
-        outcome = [f"{self.failures} failure(s)"] if self.failures or not self.decisions else []
-        if self.decisions:
-            outcome.append(_need_a_decision(self.decisions))
-        lines.append(
-            f"run: {len(self.regions)} region(s), {counts or 'no images'}; "
-            f"{human_size(self.uploaded_bytes)} uploaded; {'; '.join(outcome)}"
-        )
-        return lines
-
     def summary_record(self) -> RunSummary:
         return RunSummary(
             regions=len(self.regions),
@@ -223,12 +219,3 @@ class Report:
             failed_regions=[region.region for region in self.regions if not region.succeeded],
             exit_status=self.exit_status,
         )
-
-
-def _refused_for_format(count: int) -> str:
-    images, their = ("image", "its") if count == 1 else ("images", "their")
-    return f"{count} {images} refused for {their} format (error_format)"
-
-
-def _need_a_decision(count: int) -> str:
-    return f"{count} image needs a decision" if count == 1 else f"{count} images need a decision"

@@ -11,20 +11,21 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from glancesync.actions import ModeAction, RegionVisit, RunOptions, RunStart
 from glancesync.cache import MasterCache, cache_folder, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
+from glancesync.executor import ImageService
 from glancesync.files import file_errors, file_name, new_directory
 from glancesync.formats import Verdict, VerdictMemory
 from glancesync.glance import Targets
 from glancesync.image import Image
 from glancesync.logs import LogFile
-from glancesync.output import Output, Sink, logged, printer
+from glancesync.output import Output, Sink, logged, printer, region_summary, run_summary
 from glancesync.planner import Action, plan_region, select_master_images
 from glancesync.progress import Progress
 from glancesync.regions import (
@@ -41,12 +42,32 @@ from glancesync.settings import Settings, TargetSettings
 LOG = logging.getLogger("glancesync")
 
 
+class TargetService(Protocol):
+    """What the runner needs of a target (`glance.Target` is the real one)."""
+
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def regions(self) -> tuple[str, ...]: ...
+    def region(self, name: str, full_name: str | None = None) -> ImageService: ...
+
+
+class Cloud(Protocol):
+    """The targets of a run by name (`glance.Targets` is the real one)."""
+
+    def __getitem__(self, name: str) -> TargetService: ...
+
+
+# Makes the run's Cloud from the targets' settings (credentials and session options).
+Connect = Callable[[Mapping[str, TargetSettings]], Cloud]
+
+
 @dataclass
 class RegionOutcome:
     """A visited region: its report, and under --parallel what it shows (sent to the parent)."""
 
     report: RegionReport
-    records: list[tuple[Record, str | None]] = field(default_factory=list)  # --parallel only
+    records: list[tuple[Record | None, str | None]] = field(default_factory=list)  # --parallel
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,7 @@ class RegionJob:
     master_images: tuple[Image, ...]
     action: ModeAction
     folder: str | None = None  # the action's folder for the run (make-backup's)
+    connect: Connect = Targets
     log_file: str | None = None
     cache: MasterCache | None = None  # the run's cache of master bytes (sync only)
     memory: VerdictMemory | None = None  # the refusals of formats (§10)
@@ -72,10 +94,12 @@ def run(
     report: Report,
     out: TextIO,
     progress: Progress | None = None,
+    connect: Connect = Targets,
 ) -> None:
     """Carry out one invocation into `report` (the caller's: an abort leaves in it what
     finished). `progress` draws on a terminal (a sync only: its uploads and regions are worth a
-    bar). Region arguments are checked already (`regions.check_region_arguments`)."""
+    bar); `connect` reaches the targets. Region arguments are checked already
+    (`regions.check_region_arguments`)."""
     action = options.action
     if progress is None or not action.writes:
         progress = Progress()
@@ -83,7 +107,7 @@ def run(
     for option, directory in used_directories(options):
         check_directory(option, directory)
     wanted = list(settings.targets) if action.all_targets else targets_needed(arguments, settings)
-    targets = Targets(settings.targets)
+    targets = connect(settings.targets)
     catalogs, unreadable = _read_catalogs(targets, wanted)
     for warning in region_warnings(arguments, settings, catalogs):
         LOG.warning("%s", warning)
@@ -93,16 +117,11 @@ def run(
             report.add_problem(str(error))
         for region in _regions_named(name, arguments, settings):
             report.add(_failed(region, str(error), action, output))
-    start = RunStart(settings, catalogs, (), options.backup_dir, output, report)
+    start = RunStart(settings, catalogs, options.backup_dir, output, report)
     if not action.reads_master:
         action.begin(start)
         return
-    choice = choose_regions(arguments, settings, catalogs)
-    for name in choice.unknown:
-        problem = f"unknown region {name!r}: not in the catalog of its target"
-        report.add_problem(problem)
-        LOG.error("%s", problem)
-        _failed(name, problem, action, output)
+    regions = _chosen_regions(arguments, settings, catalogs, action, output, report)
     master = targets[MASTER].region(settings.main.master_region)
     listing = master.list_images()
     selected, warnings = select_master_images(listing, targets[MASTER].project_id)
@@ -111,29 +130,45 @@ def run(
     memory = VerdictMemory(cache_folder(settings.main.cache_dir))
     start = replace(
         start,
+        master=master,
         master_listing=listing,
         selected=selected,
-        regions=choice.regions,
-        master=master,
+        regions=regions,
         memory=memory,
     )
     folder = action.begin(start)
     if not action.visits_regions:
         output.record(report.summary_record())
         return
-    jobs = [_job(settings, ref, selected, action, folder, memory) for ref in choice.regions]
+    jobs = [_job(settings, ref, selected, action, folder, connect, memory) for ref in regions]
     with _cache_for(jobs, settings, action) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
         if options.parallel:
-            outcomes = _visit_in_parallel(jobs, settings, options.run_dir, progress, output)
+            _visit_in_parallel(jobs, settings, options.run_dir, progress, output, report)
         else:
-            outcomes = _visit_in_turn(jobs, targets, progress, output)
-        for outcome in outcomes:
-            report.add(outcome.report)
+            _visit_in_turn(jobs, targets, progress, output, report)
     if action.summarises:
-        for line in report.summary():
+        for line in run_summary(report):
             LOG.info("%s", line)
     output.record(report.summary_record())
+
+
+def _chosen_regions(
+    arguments: Sequence[str],
+    settings: Settings,
+    catalogs: Mapping[str, Sequence[str]],
+    action: ModeAction,
+    output: Output,
+    report: Report,
+) -> tuple[RegionRef, ...]:
+    """The regions to visit; an argument that names no region is a problem of the run."""
+    choice = choose_regions(arguments, settings, catalogs)
+    for name in choice.unknown:
+        problem = f"unknown region {name!r}: not in the catalog of its target"
+        report.add_problem(problem)
+        LOG.error("%s", problem)
+        _failed(name, problem, action, output)
+    return choice.regions
 
 
 def _job(
@@ -142,12 +177,13 @@ def _job(
     master_images: Sequence[Image],
     action: ModeAction,
     folder: str | None,
+    connect: Connect,
     memory: VerdictMemory,
 ) -> RegionJob:
     targets = {name: settings.targets[name] for name in (MASTER, ref.target)}
     master_region = settings.main.master_region
     return RegionJob(
-        ref, targets, master_region, tuple(master_images), action, folder, memory=memory
+        ref, targets, master_region, tuple(master_images), action, folder, connect, memory=memory
     )
 
 
@@ -172,7 +208,7 @@ def check_directory(option: str, path: str) -> None:
 
 
 def _read_catalogs(
-    targets: Targets, wanted: Sequence[str]
+    targets: Cloud, wanted: Sequence[str]
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, GlanceSyncError]]:
     """The image regions of each wanted target, and the error of each target whose Keystone
     could not be reached or read (§7: it fails its own regions only; the master, the run)."""
@@ -214,50 +250,59 @@ def _cache_for(
 
 
 def _visit_in_turn(
-    jobs: Sequence[RegionJob], targets: Targets, progress: Progress, output: Output
-) -> Iterator[RegionOutcome]:
+    jobs: Sequence[RegionJob], targets: Cloud, progress: Progress, output: Output, report: Report
+) -> None:
     """One region after the other, sharing one Keystone session per target."""
     logged_output = Output(logged(output.sink))
     for job in jobs:
-        yield visit_region(job, targets, logged_output, progress)
+        report.add(visit_region(job, targets, logged_output, progress).report)
 
 
 def _visit_in_parallel(
-    jobs: Sequence[RegionJob], settings: Settings, run_dir: str, progress: Progress, output: Output
-) -> Iterator[RegionOutcome]:
+    jobs: Sequence[RegionJob],
+    settings: Settings,
+    run_dir: str,
+    progress: Progress,
+    output: Output,
+    report: Report,
+) -> None:
     """Up to max_children regions at once, each logging into its own file of a new run
-    directory; a summary line per region as it ends, output in region order. The children draw
+    directory; a summary line per region as it ends, output in region order (and the regions
+    that ended reported, in their order, even when the run is interrupted). The children draw
     no progress; a line counts the regions that ended."""
     if not jobs:
         return
-    run_dir = new_directory(run_dir, "run")
-    LOG.info("per-region logs in %s", run_dir)
+    logs = new_directory(run_dir, "run")
+    LOG.info("per-region logs in %s", logs)
     jobs = [
-        replace(job, log_file=os.path.join(run_dir, f"{file_name(job.ref.full_name)}.log"))
+        replace(job, log_file=os.path.join(logs, f"{file_name(job.ref.full_name)}.log"))
         for job in jobs
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(settings.main.max_children, len(jobs)))
-    dry_run = not jobs[0].action.writes
-    with (
-        multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
-        progress.counter("regions", len(jobs), "region") as advance,
-    ):
-        for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
-            outcomes[ref] = outcome
-            # The children log into files only: a region that failed is an ERROR here, so that
-            # standard error under -q (the cron wrapper's mail) still names it and why.
-            level = logging.INFO if outcome.report.succeeded else logging.ERROR
-            LOG.log(level, "%s", outcome.report.summary_line(dry_run))
-            advance(1)
-        # Let the idle children end by themselves: the pool's exit would terminate them with
-        # SIGTERM, and a child killed while it holds the task queue's lock hangs its siblings.
-        pool.close()
-        pool.join()
+    try:
+        with (
+            multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
+            progress.counter("regions", len(jobs), "region") as advance,
+        ):
+            for outcome, ref in pool.imap_unordered(_visit_in_child, jobs):
+                outcomes[ref] = outcome
+                # The children log into files only: a region that failed is an ERROR here, so
+                # that standard error under -q (the cron wrapper's mail) still names it and why.
+                level = logging.INFO if outcome.report.succeeded else logging.ERROR
+                LOG.log(level, "%s", region_summary(outcome.report, report.dry_run))
+                advance(1)
+            # Let the idle children end by themselves: the pool's exit would terminate them
+            # with SIGTERM, and a child killed holding the task queue's lock hangs its siblings.
+            pool.close()
+            pool.join()
+    finally:
+        for job in jobs:
+            if job.ref in outcomes:
+                report.add(outcomes[job.ref].report)
     for job in jobs:
         for record, text in outcomes[job.ref].records:
-            output.record(record, text)
-        yield outcomes[job.ref]
+            output.sink(record, text)
 
 
 def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
@@ -270,10 +315,10 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
     root.handlers[:] = [other for other in root.handlers if isinstance(other, logging.FileHandler)]
     root.addHandler(handler)
     LOG.setLevel(min(LOG.getEffectiveLevel(), logging.INFO))
-    records: list[tuple[Record, str | None]] = []
+    records: list[tuple[Record | None, str | None]] = []
     collect: Sink = logged(lambda record, text: records.append((record, text)))
     try:
-        outcome = visit_region(job, Targets(job.targets), Output(collect), Progress())
+        outcome = visit_region(job, job.connect(job.targets), Output(collect), Progress())
     finally:
         root.removeHandler(handler)
         handler.close()
@@ -282,7 +327,7 @@ def _visit_in_child(job: RegionJob) -> tuple[RegionOutcome, RegionRef]:
 
 
 def visit_region(
-    job: RegionJob, targets: Targets, output: Output, progress: Progress
+    job: RegionJob, targets: Cloud, output: Output, progress: Progress
 ) -> RegionOutcome:
     """List and plan one region, and hand its plan to the action; a failure of Glance or
     Keystone stays inside the region."""
@@ -292,13 +337,10 @@ def visit_region(
         target = targets[job.ref.target]
         region = target.region(job.ref.region, full_name)
         listing = region.list_images()
+        rules = job.targets[job.ref.target].rules
+        refusals = _refusals(job.memory, job.master_images)
         plan = plan_region(
-            job.master_images,
-            listing,
-            job.targets[job.ref.target],
-            full_name,
-            target.project_id,
-            _refusals(job.memory, job.master_images),
+            job.master_images, listing, rules, full_name, target.project_id, refusals
         )
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
@@ -309,7 +351,7 @@ def visit_region(
         return RegionOutcome(job.action.visit(visit))
     except GlanceSyncError as error:
         LOG.error("%s", error)
-        report = _failed(full_name, str(error), job.action, output)
+        report = _failed(full_name, error.shown_in(full_name), job.action, output)
         report.seconds = time.monotonic() - started
         return RegionOutcome(report)
 

@@ -2,7 +2,8 @@
 
 Precedence for a target section [T], lowest first: [DEFAULT] of the file, `DEFAULT.key=`
 overrides, [T] of the file, bare `key=` overrides (every target), `T.key=` overrides; for
-[master] only, OS_* variables then fill the credential, domain and cacert keys still unset.
+[master] only, OS_* variables then fill the credential, auth, domain, TLS and interface keys
+still unset (those of its auth_type).
 [main] reads [main] and overrides of its own keys only: [DEFAULT] does not apply to it.
 
 Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the same):
@@ -17,9 +18,14 @@ Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the sa
   a user, URL or project name containing a comma needs the plain keys. The plain `password`
   is the password itself, not base64.
 - A target uses one credential form: `credential` together with any of user, password,
-  auth_url, project (after [DEFAULT] and overrides) is an error.
+  auth_url, project or auth_type (after [DEFAULT] and overrides) is an error.
+- `auth_type` is password (default), v3applicationcredential or token, with keystoneauth1's
+  option names (AUTH_OPTIONS); a key of another auth_type is an error. Only the v3 API is
+  spoken: an auth_url ending in /v2.0 is read as /v3 of the same Keystone, with a warning.
 - [master] fallbacks: OS_USERNAME, OS_PASSWORD, OS_AUTH_URL, OS_PROJECT_NAME then
-  OS_TENANT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_CACERT.
+  OS_TENANT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_CACERT, and OS_<KEY> for the
+  other keys (OS_AUTH_TYPE, OS_PROJECT_ID, OS_APPLICATION_CREDENTIAL_SECRET, OS_INTERFACE…).
+- The literal value None (the ancestor's sample writes it) is unset, told in one warning.
 - A bare override of a [main] key (master_region, preferable_order, max_children) sets [main].
 - `T.key=` beats a bare `key=` for target T, whatever their order on the command line (the
   specific beats the general); among overrides of the same place, the last one wins.
@@ -29,18 +35,21 @@ Decisions where §2 is silent (the sample etc/glancesync.conf.sample says the sa
 - Checksums in dontupdate, rename and replace (and `any`) are kept lower-case; `master:R`
   in preferable_order means `R`.
 - Ancestor keys that mean nothing here (use_keystone_v3, images_dir) are ignored with a warning.
-- `cloud = NAME` takes user, password, auth_url, project and the domains from entry NAME of
-  clouds.yaml ($OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/clouds.yaml,
-  /etc/openstack/clouds.yaml: the first that exists); domain keys written for the target win.
-  It excludes credential and the plain credential keys. For [master] with none of them,
-  $OS_CLOUD names the cloud (before the OS_* credential variables).
-- The loader reads the file, the environment and clouds.yaml, nothing else: no file it names is
-  opened.
+- `cloud = NAME` takes the target's keys from cloud NAME as openstack.config (the openstack
+  CLI's loader) resolves it: clouds.yaml/.yml/.json, secure.yaml, profiles, OS_CLIENT_* of the
+  process environment; domain keys written for the target win. It excludes the other
+  credential forms. For [master] with none of them, $OS_CLOUD names the cloud (before the OS_*
+  credential variables); its region_name is the master region when neither [main] nor
+  OS_REGION_NAME names one. openstack.config is imported only then (0.1-0.2 s, 12 MiB).
+- The loader reads the file, the environment and the clouds files, nothing else: no file it
+  names (cacert, cert, key) is opened.
 - Comments go on lines of their own: a blank followed by # or ; in a value is an error (a
-  silently wrong value otherwise), except in password and metadata_condition.
-- No message and no repr shows a password, plain or base64, nor a line of the file.
-- Warnings, not errors: a file that holds a password (password or credential in any section)
-  and that group or others may read; every target with insecure = true.
+  silently wrong value otherwise), except in password, the secrets and metadata_condition.
+- No message and no repr shows a password, plain or base64, a secret (SECRET_KEYS), nor a line
+  of the file.
+- Warnings, not errors: a file that holds a password or a secret (password, credential,
+  application_credential_secret or token in any section) and that group or others may read;
+  every target with insecure = true.
 """
 
 from __future__ import annotations
@@ -55,7 +64,8 @@ import re
 import stat
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
 from typing import Any, TypeVar
 
 import yaml
@@ -66,6 +76,8 @@ from glancesync.errors import ConfigError
 LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
+ANY = "any"  # in dontupdate, rename or replace: every checksum
+
 DEFAULT_CONFIG_FILE = "/etc/glancesync.conf"
 CONFIG_FILE_VARIABLE = "GLANCESYNC_CONFIG"
 NO_CONFIG_FILE = "(no configuration file)"
@@ -75,26 +87,42 @@ DEFAULTS = "DEFAULT"
 OVERRIDE = "--config override"
 ENVIRONMENT = "environment"
 CLOUD = "cloud"
-CLOUDS_FILE_VARIABLE = "OS_CLIENT_CONFIG_FILE"
 CLOUD_VARIABLE = "OS_CLOUD"
-CLOUDS_FILES = (
-    "clouds.yaml",
-    "~/.config/openstack/clouds.yaml",
-    "/etc/openstack/clouds.yaml",
-)
+PASSWORD = "password"
+APPLICATION_CREDENTIAL = "v3applicationcredential"
+TOKEN = "token"
+INTERFACES = ("public", "internal", "admin")
+# keystoneauth1's option names, per auth_type, that a target may write besides the plain keys;
+# a value no output may show is in SECRET_KEYS.
+# (Domain and system scopes are left out: images live in a project.)
+AUTH_OPTIONS = {
+    PASSWORD: ("user_id", "project_id", "user_domain_id", "project_domain_id"),
+    APPLICATION_CREDENTIAL: ("application_credential_id", "application_credential_name",
+                             "application_credential_secret", "user_id", "user_domain_id"),
+    TOKEN: ("token", "project_id", "project_domain_id"),
+}  # fmt: skip
+SECRET_KEYS = ("application_credential_secret", "token")
+# Plain keys each auth_type reads (the others are refused with it).
+_PLAIN_AUTH_KEYS = {
+    PASSWORD: ("user", "password", "auth_url", "project", "user_domain_name",
+               "project_domain_name"),
+    APPLICATION_CREDENTIAL: ("user", "auth_url", "user_domain_name"),
+    TOKEN: ("auth_url", "project", "project_domain_name"),
+}  # fmt: skip
+
+
+class OnConflict(Enum):
+    """What to do with a regional image whose content differs from the master's (§5)."""
+
+    DONTUPDATE = "dontupdate"  # leave it: ok_stalled_checksum
+    RENAME = "rename"  # upload a new copy, keep the old one as `<name>.old`
+    REPLACE = "replace"  # upload a new copy, delete the old one
 
 
 @dataclass(frozen=True)
-class TargetSettings:
-    """One target: a Keystone with its credentials and the sync rules of its regions."""
+class SyncRules:
+    """What a target synchronises and how (§3-§5, §8): all the planner needs of it."""
 
-    name: str
-    user: str
-    password: str = field(repr=False)
-    auth_url: str
-    project: str
-    user_domain_name: str = "Default"
-    project_domain_name: str = "Default"
     forcesyncs: frozenset[str] = frozenset()
     metadata_condition: Condition | None = None
     metadata_set: frozenset[str] = frozenset()
@@ -104,15 +132,76 @@ class TargetSettings:
     rename: frozenset[str] = frozenset()
     replace: frozenset[str] = frozenset()
     copy_uninspectable: bool = False  # copy images whose format cannot be inspected (§10)
-    ignore_regions: tuple[str, ...] = ()
     support_obsolete_images: bool = True
     obsolete_syncprops: frozenset[str] = frozenset()
+
+    def on_conflict(self, checksum: str | None) -> OnConflict | None:
+        """The rule for a regional image of this checksum whose content differs, if any: a
+        rule naming the checksum before one saying `any`; dontupdate, rename, then replace."""
+        rules = (
+            (OnConflict.DONTUPDATE, self.dontupdate),
+            (OnConflict.RENAME, self.rename),
+            (OnConflict.REPLACE, self.replace),
+        )
+        for wanted in (checksum, ANY):
+            for rule, checksums in rules:
+                if wanted in checksums:
+                    return rule
+        return None
+
+
+SYNC_RULES = tuple(rule.name for rule in fields(SyncRules))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSettings(SyncRules):
+    """One target, as the loader builds it: a Keystone with its credentials and session options
+    (for the facade), and the sync rules of its regions (`rules`, for the planner)."""
+
+    name: str
+    user: str
+    password: str = field(repr=False)
+    auth_url: str
+    project: str
+    auth_type: str = PASSWORD
+    # keystoneauth1's other options of auth_type (application_credential_secret, project_id…)
+    auth_options: Mapping[str, str] = field(default_factory=dict, repr=False)
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    ignore_regions: tuple[str, ...] = ()
     api_timeout: float = 30.0
     api_retries: int = 3
     api_retry_delay: float = 1.0
     api_retry_budget: int = 30
     cacert: str | None = None
     insecure: bool = False
+    cert: str | None = None
+    key: str | None = None
+    interface: str = "public"
+    image_endpoint_override: str | None = None  # Glance's URL instead of the catalog's
+    region_name: str | None = None  # its cloud's region: [master]'s is the default master_region
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values no output may show: the password and the secret auth options."""
+        hidden = [self.auth_options.get(key, "") for key in SECRET_KEYS]
+        return tuple(value for value in (self.password, *hidden) if value)
+
+    @property
+    def who(self) -> str:
+        """Whose credentials these are, for messages."""
+        if self.auth_type == APPLICATION_CREDENTIAL:
+            name = self.auth_options.get("application_credential_name")
+            ident = name or self.auth_options.get("application_credential_id", "")
+            return f"application credential {ident!r}"
+        if self.auth_type == TOKEN:
+            return "token"
+        return f"user {self.user or self.auth_options.get('user_id', '')!r}"
+
+    @property
+    def rules(self) -> SyncRules:
+        """The target's sync rules alone, without credentials: what the planner is given."""
+        return SyncRules(**{name: getattr(self, name) for name in SYNC_RULES})
 
 
 @dataclass(frozen=True)
@@ -280,7 +369,29 @@ def _decode_password(text: str) -> str:
         raise ValueError("the password field is not the base64 of a UTF-8 password") from None
 
 
+def _auth_type(text: str) -> str:
+    if text not in AUTH_OPTIONS:
+        raise ValueError(f"{text!r} is not one of {', '.join(AUTH_OPTIONS)}")
+    return text
+
+
+def _interface(text: str) -> str:
+    if text not in INTERFACES:
+        raise ValueError(f"{text!r} is not one of {', '.join(INTERFACES)}")
+    return text
+
+
+def _v3_url(text: str) -> str:
+    """An auth_url, a legacy `/v2.0` one read as the `/v3` endpoint of the same Keystone."""
+    url = _url(text)
+    base = url.rstrip("/")
+    if base.endswith("/v2.0"):
+        return base.removesuffix("/v2.0") + "/v3"
+    return url
+
+
 _TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
+    "auth_type": _auth_type,
     "user_domain_name": str,
     "project_domain_name": str,
     "forcesyncs": _names,
@@ -299,8 +410,13 @@ _TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
     "api_retries": _count,
     "api_retry_delay": _seconds,
     "api_retry_budget": _count,
-    "cacert": str,
+    "cacert": _path,
     "insecure": _boolean,
+    "cert": _path,
+    "key": _path,
+    "interface": _interface,
+    "image_endpoint_override": _url,
+    "region_name": str,
 }
 _MAIN_OPTIONS: dict[str, Callable[[str], object]] = {
     "master_region": str,
@@ -310,7 +426,11 @@ _MAIN_OPTIONS: dict[str, Callable[[str], object]] = {
     "cache_dir": _path,
     "cache_max_size": _size,
 }
-_TARGET_KEYS = frozenset({"credential", CLOUD, *_CREDENTIAL_KEYS, *_TARGET_OPTIONS})
+_AUTH_KEYS = frozenset(key for keys in AUTH_OPTIONS.values() for key in keys)
+_FROM_CLOUD_ONLY = frozenset({"region_name"})
+_TARGET_KEYS = frozenset(
+    {"credential", CLOUD, *_CREDENTIAL_KEYS, *_TARGET_OPTIONS, *_AUTH_KEYS} - _FROM_CLOUD_ONLY
+)
 _MAIN_KEYS = frozenset(_MAIN_OPTIONS)
 _ALIASES = {
     "tenant": "project",
@@ -320,7 +440,7 @@ _ALIASES = {
     "project_name": "project",
 }
 _RETIRED = {
-    "use_keystone_v3": "the Keystone API version is discovered from auth_url",
+    "use_keystone_v3": "Keystone v3 is always used (an auth_url ending in /v2.0 is read as /v3)",
     "images_dir": "image data is read through the master region's Glance API",
 }
 # [master] keys that OS_* variables supply when the configuration leaves them unset.
@@ -332,6 +452,12 @@ _MASTER_ENVIRONMENT = {
     "user_domain_name": ("OS_USER_DOMAIN_NAME",),
     "project_domain_name": ("OS_PROJECT_DOMAIN_NAME",),
     "cacert": ("OS_CACERT",),
+    "cert": ("OS_CERT",),
+    "key": ("OS_KEY",),
+    "insecure": ("OS_INSECURE",),
+    "interface": ("OS_INTERFACE",),
+    "auth_type": ("OS_AUTH_TYPE",),
+    **{key: (f"OS_{key.upper()}",) for key in sorted(_AUTH_KEYS)},
 }
 
 
@@ -370,7 +496,7 @@ _Section = dict[str, _Raw]  # canonical key -> value
 # configparser keeps "value  # comment" whole: refuse that rather than use a wrong value, except
 # where a blank before # or ; is legitimate (a condition ignores a comment itself).
 _INLINE_COMMENT = re.compile(r"\s[#;]")
-_MAY_HOLD_COMMENT_SIGNS = frozenset({"password", "metadata_condition"})
+_MAY_HOLD_COMMENT_SIGNS = frozenset({"password", "metadata_condition", *SECRET_KEYS})
 
 
 def _valid_keys(section: str | None) -> frozenset[str]:
@@ -399,6 +525,7 @@ _OPENSTACK_HINTS = {
     "the Keystone catalog",
     "tenant_name": "write 'project'",
     "domain_name": "write 'user_domain_name' and 'project_domain_name'",
+    "tenant_id": "the ancestor's tenant id is a project id: write 'project_id'",
 }
 _OPENRC_PREFIX = "os_"
 # Keys that delete, hide or freeze regional images: a typo is pointed at one of them only when
@@ -497,9 +624,28 @@ def _read_file(path: str) -> dict[str, _Section]:
         raise ConfigError(
             f"{path}: line {lines}: cannot be parsed (expected key = value, [section] or # comment)"
         ) from None
-    return {
+    sections = {
         name: _section(_Raw(_one_line(text), path, name, key) for key, text in parser.items(name))
         for name in parser.sections()
+    }
+    return _none_unset(path, sections)
+
+
+def _none_unset(path: str, sections: dict[str, _Section]) -> dict[str, _Section]:
+    """The sections with the literal value None (the ancestor's sample writes it) as unset,
+    told in one warning."""
+    nones = [raw for section in sections.values() for raw in section.values() if raw.text == "None"]
+    if not nones:
+        return sections
+    LOG.warning(
+        "%s: the value None is read as unset (write nothing after '=' instead): %s",
+        path,
+        ", ".join(f"[{raw.section}] {raw.key}" for raw in nones),
+    )
+    unset = {id(raw) for raw in nones}
+    return {
+        name: {k: replace(raw, text="") if id(raw) in unset else raw for k, raw in items.items()}
+        for name, items in sections.items()
     }
 
 
@@ -586,28 +732,102 @@ def _spelled_from(value: _Raw, near: _Raw) -> str:
     return value.key if value.section == near.section else f"{value.key} from [{value.section}]"
 
 
-def _credentials(name: str, raw: _Section, origin: str) -> dict[str, str]:
-    """user, password, auth_url and project of a target, from either credential form."""
+# What each auth_type needs: every group must have one of its keys.
+_REQUIRED = {
+    PASSWORD: (("user", "user_id"), ("password",), ("auth_url",), ("project", "project_id")),
+    APPLICATION_CREDENTIAL: (
+        ("auth_url",),
+        ("application_credential_secret",),
+        ("application_credential_id", "application_credential_name"),
+    ),
+    TOKEN: (("token",), ("auth_url",), ("project", "project_id")),
+}
+
+
+def _auth_type_of(raw: _Section) -> str:
+    return _parse(raw["auth_type"], _auth_type) if "auth_type" in raw else PASSWORD
+
+
+def _credentials(name: str, raw: _Section, origin: str) -> dict[str, Any]:
+    """How target `name` authenticates: auth_type, the plain keys and keystoneauth1's options,
+    from either credential form."""
+    auth_type = _auth_type_of(raw)
+    _refuse_foreign_auth_keys(raw, auth_type)
     plain = [raw[key] for key in _CREDENTIAL_KEYS if key in raw]
     if "credential" in raw:
         credential = raw["credential"]
-        if plain:
-            others = ", ".join(_spelled_from(value, credential) for value in plain)
+        typed = [raw["auth_type"]] if auth_type != PASSWORD else []
+        _refuse_others(
+            credential, [*plain, *typed], "credential or user, password, auth_url and project"
+        )
+        values = _parse(credential, _credential)
+        values["auth_url"] = _legacy_checked(values["auth_url"], credential)
+        return {**values, "auth_type": PASSWORD}
+    missing = [group[0] for group in _REQUIRED[auth_type] if not any(k in raw for k in group)]
+    if missing:
+        raise ConfigError(
+            f"{origin}: [{name}]: missing {', '.join(missing)} "
+            f"({_missing_hint(name, auth_type, missing)})"
+        )
+    if auth_type == APPLICATION_CREDENTIAL and "application_credential_id" not in raw:
+        if not any(key in raw for key in ("user", "user_id")):
             raise ConfigError(
-                f"{credential.where()}: cannot be combined with {others}; "
-                "use either credential or user, password, auth_url and project"
+                f"{origin}: [{name}]: missing user (application_credential_name needs it, or "
+                "write application_credential_id)"
             )
-        return _parse(credential, _credential)
-    missing = [key for key in _CREDENTIAL_KEYS if key not in raw]
-    if not missing:
-        _parse(raw["auth_url"], _url)
-        return {key: raw[key].text for key in _CREDENTIAL_KEYS}
+    values = {key: raw[key].text if key in raw else "" for key in _CREDENTIAL_KEYS}
+    values["auth_url"] = _legacy_checked(_parse(raw["auth_url"], _url), raw["auth_url"])
+    options = {key: raw[key].text for key in AUTH_OPTIONS[auth_type] if key in raw}
+    return {**values, "auth_type": auth_type, "auth_options": options}
+
+
+def _missing_hint(name: str, auth_type: str, missing: Sequence[str]) -> str:
+    if auth_type == APPLICATION_CREDENTIAL:
+        return "or application_credential_name with user instead of application_credential_id"
+    if auth_type == TOKEN:
+        return "or project_id instead of project"
     if name == MASTER:
         variables = ", ".join(_MASTER_ENVIRONMENT[key][0] for key in missing)
-        hint = f"write credential or the missing keys in [master], or set {variables}"
-    else:
-        hint = "write credential, or user, password, auth_url and project"
-    raise ConfigError(f"{origin}: [{name}]: missing {', '.join(missing)} ({hint})")
+        return f"write credential or the missing keys in [master], or set {variables}"
+    return "write credential, or user, password, auth_url and project"
+
+
+def _refuse_foreign_auth_keys(raw: _Section, auth_type: str) -> None:
+    """A key of another auth_type is an error (a silently unused credential otherwise)."""
+    used = {*_PLAIN_AUTH_KEYS[auth_type], *AUTH_OPTIONS[auth_type]}
+    for key in (*_CREDENTIAL_KEYS, *sorted(_AUTH_KEYS)):
+        if key in raw and key not in used:
+            raise ConfigError(f"{raw[key].where()}: not used with auth_type = {auth_type}")
+
+
+def _legacy_checked(url: str, raw: _Raw) -> str:
+    """`url`, a legacy /v2.0 one as /v3 of the same Keystone, with a warning."""
+    v3 = _v3_url(url)
+    if v3 != url:
+        LOG.warning(
+            "%s: the auth_url ends in /v2.0, which Keystone no longer serves: the v3 API of the "
+            "same Keystone (.../v3) is used; write /v3 to silence this warning",
+            raw.where(),
+        )
+    return v3
+
+
+def _environment_keys(raw: _Section, environ: Mapping[str, str]) -> list[str]:
+    """[master] keys still unset that OS_* variables may supply, for its auth_type."""
+    typed = raw
+    if "auth_type" not in raw and environ.get("OS_AUTH_TYPE"):
+        typed = {
+            **raw,
+            "auth_type": _Raw(environ["OS_AUTH_TYPE"], ENVIRONMENT, None, "OS_AUTH_TYPE"),
+        }
+    auth_type = _auth_type_of(typed)
+    foreign = {*_CREDENTIAL_KEYS, *_AUTH_KEYS} - {
+        *_PLAIN_AUTH_KEYS[auth_type],
+        *AUTH_OPTIONS[auth_type],
+    }
+    if "credential" in raw:
+        foreign |= {*_CREDENTIAL_KEYS, *_AUTH_KEYS, "auth_type"}
+    return [key for key in _MASTER_ENVIRONMENT if key not in raw and key not in foreign]
 
 
 def _target(name: str, raw: _Section, environ: Mapping[str, str], origin: str) -> TargetSettings:
@@ -617,31 +837,24 @@ def _target(name: str, raw: _Section, environ: Mapping[str, str], origin: str) -
     cloud = _cloud_of(name, raw, environ)
     if cloud is not None:
         _refuse_with_cloud(cloud, raw)
-        raw = {**_from_cloud(cloud, environ), **raw}
+        raw = {**_from_cloud(cloud), **raw}
     if name == MASTER:
-        keys = [key for key in _MASTER_ENVIRONMENT if key not in raw]
-        if "credential" in raw:
-            keys = [key for key in keys if key not in _CREDENTIAL_KEYS]
-        raw = {**_from_environment(environ, keys), **raw}
+        raw = {**_from_environment(environ, _environment_keys(raw, environ)), **raw}
     options = {
         key: _parse(value, _TARGET_OPTIONS[key])
         for key, value in raw.items()
-        if key in _TARGET_OPTIONS
+        if key in _TARGET_OPTIONS and key != "auth_type"
     }
     return TargetSettings(name=name, **_credentials(name, raw, origin), **options)
 
 
 # --- clouds.yaml (the OpenStack client convention)
 
-# TargetSettings key -> the key of a clouds.yaml `auth` mapping; the domains are optional.
-_CLOUD_AUTH = {
-    "user": "username",
-    "password": "password",
-    "auth_url": "auth_url",
-    "project": "project_name",
-    "user_domain_name": "user_domain_name",
-    "project_domain_name": "project_domain_name",
-}
+# A clouds.yaml `auth` key -> the target key it sets (the others keep their name).
+_CLOUD_AUTH = {"username": "user", "project_name": "project"}
+# keystoneauth1's v3-only names for the generic plugins here (the v3 API is the only one used).
+_AUTH_TYPES = {"v3password": PASSWORD, "v3token": TOKEN}
+_CLOUD_WRITTEN = ("credential", "auth_type", *_CREDENTIAL_KEYS, *sorted(_AUTH_KEYS))
 
 
 def _cloud_of(name: str, raw: _Section, environ: Mapping[str, str]) -> _Raw | None:
@@ -649,7 +862,7 @@ def _cloud_of(name: str, raw: _Section, environ: Mapping[str, str]) -> _Raw | No
     credentials of its own."""
     if CLOUD in raw:
         return raw[CLOUD]
-    written = any(key in raw for key in ("credential", *_CREDENTIAL_KEYS))
+    written = any(key in raw for key in _CLOUD_WRITTEN)
     if name == MASTER and not written and environ.get(CLOUD_VARIABLE):
         return _Raw(environ[CLOUD_VARIABLE], ENVIRONMENT, None, CLOUD_VARIABLE)
     return None
@@ -657,81 +870,90 @@ def _cloud_of(name: str, raw: _Section, environ: Mapping[str, str]) -> _Raw | No
 
 def _refuse_with_cloud(cloud: _Raw, raw: _Section) -> None:
     """`cloud` excludes the other credential forms."""
-    others = [raw[key] for key in ("credential", *_CREDENTIAL_KEYS) if key in raw]
+    others = [raw[key] for key in _CLOUD_WRITTEN if key in raw]
+    _refuse_others(cloud, others, "cloud, credential, or user, password, auth_url and project")
+
+
+def _refuse_others(form: _Raw, others: Sequence[_Raw], forms: str) -> None:
+    """A target uses one credential form: ConfigError if `form` comes with any of `others`,
+    saying to use either of `forms`."""
     if others:
-        spelled = ", ".join(_spelled_from(value, cloud) for value in others)
-        raise ConfigError(
-            f"{cloud.where()}: cannot be combined with {spelled}; use either cloud, credential, "
-            "or user, password, auth_url and project"
-        )
+        spelled = ", ".join(_spelled_from(value, form) for value in others)
+        raise ConfigError(f"{form.where()}: cannot be combined with {spelled}; use either {forms}")
 
 
-def _clouds_file(cloud: _Raw, environ: Mapping[str, str]) -> str:
-    """The first clouds.yaml that exists, looked up as the OpenStack clients do."""
-    candidates = [environ[CLOUDS_FILE_VARIABLE]] if environ.get(CLOUDS_FILE_VARIABLE) else []
-    home = environ.get("HOME") or os.path.expanduser("~")
-    candidates += [path.replace("~", home, 1) for path in CLOUDS_FILES]
-    for path in candidates:
-        if os.path.isfile(path):
-            return path
-    raise ConfigError(f"{cloud.where()}: no clouds.yaml found (tried {', '.join(candidates)})")
+def _cloud_config(cloud: _Raw) -> dict[str, Any]:
+    """The resolved configuration of a cloud, read by openstack.config as the openstack CLI
+    reads it (clouds.yaml/.yml/.json, secure.yaml, profiles, OS_CLIENT_* of the process
+    environment). Imported here: it costs most of a second and 15 MiB."""
+    from keystoneauth1 import exceptions as ksa_exceptions  # noqa: PLC0415
+    from openstack import exceptions as sdk_exceptions  # noqa: PLC0415
+    from openstack.config import loader  # noqa: PLC0415
+
+    try:  # get_one also checks the auth options with keystoneauth1's loader
+        region = loader.OpenStackConfig().get_one(cloud=cloud.text)
+    except (
+        sdk_exceptions.ConfigException,
+        ksa_exceptions.ClientException,
+        OSError,
+        yaml.YAMLError,
+    ) as error:
+        raise ConfigError(f"{cloud.where()}: {_short_error(error)}") from None
+    return region.config
 
 
-def _read_clouds(path: str, cloud: _Raw) -> Mapping[str, Any]:
-    """The `clouds` mapping of a clouds.yaml; its errors never quote the file (passwords)."""
-    try:
-        document = yaml.safe_load(_read_text(path))
-    except ConfigError as error:
-        raise ConfigError(f"{cloud.where()}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"{cloud.where()}: {path}: is not valid YAML{line}") from None
-    clouds = document.get("clouds") if isinstance(document, dict) else None
-    if not isinstance(clouds, dict):
-        raise ConfigError(f"{cloud.where()}: {path}: has no clouds mapping")
-    return clouds
+def _short_error(error: Exception) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _from_cloud(cloud: _Raw, environ: Mapping[str, str]) -> _Section:
-    """The credential and domain keys of the cloud named by `cloud`, from clouds.yaml."""
-    path = _clouds_file(cloud, environ)
-    clouds = _read_clouds(path, cloud)
-    entry = clouds.get(cloud.text)
-    if not isinstance(entry, dict):
-        known = ", ".join(sorted(str(name) for name in clouds)) or "none"
-        raise ConfigError(
-            f"{cloud.where()}: no cloud {cloud.text!r} in {path} (clouds there: {known})"
-        )
-    auth = entry.get("auth") if isinstance(entry.get("auth"), dict) else {}
-    place = f"clouds.{cloud.text}.auth"
-    found: _Section = {}
-    for key, name in _CLOUD_AUTH.items():
-        value = auth.get(name)
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(f"{cloud.where()}: {path}: {place}.{name}: not a string (quote it)")
-        if value:
-            found[key] = _Raw(value, path, place, name)
-    missing = [f"{place}.{_CLOUD_AUTH[key]}" for key in _CREDENTIAL_KEYS if key not in found]
-    if missing:
-        raise ConfigError(f"{cloud.where()}: {path}: missing {', '.join(missing)}")
+def _from_cloud(cloud: _Raw) -> _Section:
+    """The target keys of the cloud named by `cloud`: auth_type, its auth options, TLS files,
+    interface and image endpoint override."""
+    config = _cloud_config(cloud)
+    origin = f"clouds.yaml cloud {cloud.text!r}"
+    auth_type = str(config.get("auth_type") or PASSWORD)
+    found: _Section = {"auth_type": _Raw(_AUTH_TYPES.get(auth_type, auth_type), origin, None,
+                                         "auth_type")}  # fmt: skip
+    auth = config.get("auth") or {}
+    for name, value in auth.items():
+        if value in (None, ""):
+            continue
+        key = _CLOUD_AUTH.get(name, name)
+        if key not in _TARGET_KEYS:
+            raise ConfigError(f"{cloud.where()}: {origin}: auth.{name}: not supported here")
+        found[key] = _Raw(str(value), origin, None, f"auth.{name}")
+    for key in ("cacert", "cert", "key", "interface", "image_endpoint_override", "region_name"):
+        if config.get(key):
+            found[key] = _Raw(str(config[key]), origin, None, key)
+    if config.get("verify") is False:
+        found["insecure"] = _Raw("true", origin, None, "verify")
     return found
 
 
-def _main(raw: _Section, environ: Mapping[str, str], home: str) -> MainSettings:
-    """[main] from its merged values, master_region falling back to OS_REGION_NAME."""
+def _main(
+    raw: _Section, environ: Mapping[str, str], home: str, master: TargetSettings
+) -> MainSettings:
+    """[main] from its merged values, master_region falling back to OS_REGION_NAME, then to
+    the region_name of [master]'s cloud."""
     if "master_region" not in raw:
-        raw = {**raw, **_region_from_environment(environ, home)}
+        raw = {**raw, **_region_from_environment(environ, home, master)}
     return MainSettings(**{key: _parse(value, _MAIN_OPTIONS[key]) for key, value in raw.items()})
 
 
-def _region_from_environment(environ: Mapping[str, str], home: str) -> _Section:
-    region = environ.get("OS_REGION_NAME")
-    if not region:
-        raise ConfigError(
-            f"{home}: [main] master_region: not set (set it in [main] or in OS_REGION_NAME)"
-        )
-    return {"master_region": _Raw(region, ENVIRONMENT, None, "OS_REGION_NAME")}
+def _region_from_environment(
+    environ: Mapping[str, str], home: str, master: TargetSettings
+) -> _Section:
+    if environ.get("OS_REGION_NAME"):
+        return {
+            "master_region": _Raw(environ["OS_REGION_NAME"], ENVIRONMENT, None, "OS_REGION_NAME")
+        }
+    if master.region_name:
+        return {"master_region": _Raw(master.region_name, "clouds.yaml", None, "region_name")}
+    raise ConfigError(
+        f"{home}: [main] master_region: not set (set it in [main] or in OS_REGION_NAME, or as "
+        "region_name of [master]'s cloud)"
+    )
 
 
 def _require_master(sections: Sequence[str], path: str) -> None:
@@ -748,7 +970,8 @@ def _require_master(sections: Sequence[str], path: str) -> None:
 
 def _warn_if_exposed(path: str, written: Mapping[str, _Section]) -> None:
     """Warn when the file holds a password and group or others may read it."""
-    if not any("password" in raw or "credential" in raw for raw in written.values()):
+    secret_keys = ("password", "credential", *SECRET_KEYS)
+    if not any(key in raw for raw in written.values() for key in secret_keys):
         return
     mode = os.stat(path).st_mode
     readers = " and ".join(who for who, bit in (("group", 0o040), ("others", 0o004)) if mode & bit)
@@ -796,13 +1019,19 @@ def load_settings(
     sections = list(dict.fromkeys([*written, *overridden]))
     if config_file is not None:
         _require_master(sections, config_file)
-    main = _main(_merged(written.get(MAIN, {}), overridden.get(MAIN, {})), environ, home)
+    main_raw = _merged(written.get(MAIN, {}), overridden.get(MAIN, {}))
     defaults = [written.get(DEFAULTS, {}), overridden.get(DEFAULTS, {})]
-    targets = {}
-    for name in [MASTER, *(name for name in sections if name not in (MASTER, MAIN, DEFAULTS))]:
+
+    def target(name: str) -> TargetSettings:
         raw = _merged(*defaults, written.get(name, {}), every_target, overridden.get(name, {}))
         origin = home if name in written or name not in overridden else OVERRIDE
-        targets[name] = _target(name, raw, environ, origin)
+        return _target(name, raw, environ, origin)
+
+    targets = {MASTER: target(MASTER)}
+    main = _main(main_raw, environ, home, targets[MASTER])
+    for name in sections:
+        if name not in (MASTER, MAIN, DEFAULTS):
+            targets[name] = target(name)
     if config_file is not None:
         _warn_if_exposed(config_file, written)
     _warn_if_insecure(targets)

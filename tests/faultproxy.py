@@ -44,9 +44,10 @@ def closed_port() -> int:
 class FaultProxy:
     """A counting, fault-injecting TCP proxy in front of 127.0.0.1:upstream_port."""
 
-    def __init__(self, upstream_port: int):
+    def __init__(self, upstream_port: int, port: int = 0):
+        """A proxy on `port` (0: any free port)."""
         self.upstream_port = upstream_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self.port: int = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.bytes_down = 0

@@ -19,20 +19,20 @@ from glancesync.settings import Settings
 
 @dataclass(frozen=True)
 class RunStart:
-    """What an action may do before the regions: the run's settings, the catalogs read, the
-    parent folder of `--backup-dir`, where outcomes go and the run's report; for a mode that
-    reads the master also the master region's whole listing, the master images selected
-    (§3), the regions chosen, the master region's facade and the refusals of formats (§10)."""
+    """What an action may use before the regions: the run's settings, the catalogs read, the
+    --backup-dir (the parent of a backup's new folder), the output, the run's report; and for a
+    mode that reads the master, the master region's facade, its whole listing, the selected
+    master images, the regions chosen and the refusals of formats remembered (§10)."""
 
     settings: Settings
     catalogs: Mapping[str, Sequence[str]]
-    master_listing: Sequence[Image]
     backup_dir: str
     output: Output
     report: Report
+    master: ImageService | None = None
+    master_listing: Sequence[Image] = ()
     selected: Sequence[Image] = ()
     regions: Sequence[RegionRef] = ()
-    master: ImageService | None = None
     memory: VerdictMemory | None = None
 
 

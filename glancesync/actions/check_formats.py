@@ -8,13 +8,13 @@ import logging
 from collections import Counter
 from functools import partial
 
-from glancesync.actions.base import ModeAction, RegionVisit, RunStart
+from glancesync.actions.base import ModeAction, RunStart
 from glancesync.errors import GlanceSyncError
 from glancesync.formats import HeadVerdict, Judgement, inspect_head
 from glancesync.image import Image
 from glancesync.output import human_size
 from glancesync.planner import is_synchronised
-from glancesync.report import FormatCheck, RegionReport
+from glancesync.report import FormatCheck
 
 LOG = logging.getLogger(__name__)
 
@@ -52,9 +52,6 @@ class CheckFormats(ModeAction):
             counts or "none",
             human_size(read),
         )
-
-    def visit(self, visit: RegionVisit) -> RegionReport:
-        raise AssertionError("--check-formats visits no region")
 
 
 def format_check(image: Image, head: HeadVerdict) -> FormatCheck:

@@ -3,9 +3,9 @@ other targets (§7), from the catalogs alone."""
 
 from __future__ import annotations
 
-from glancesync.actions.base import ModeAction, RegionVisit, RunStart
+from glancesync.actions.base import ModeAction, RunStart
 from glancesync.regions import shown_regions
-from glancesync.report import RegionReport, ShownRegion
+from glancesync.report import ShownRegion
 
 
 class ShowRegions(ModeAction):
@@ -16,6 +16,3 @@ class ShowRegions(ModeAction):
     def begin(self, start: RunStart) -> None:
         refs = shown_regions(start.settings, start.catalogs)
         start.output.regions([ShownRegion(ref.full_name, ref.target) for ref in refs])
-
-    def visit(self, visit: RegionVisit) -> RegionReport:
-        raise AssertionError("--show-regions visits no region")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from glancesync.actions.base import ModeAction, RegionVisit
-from glancesync.executor import outcome_of
 from glancesync.output import Output
 from glancesync.planner import Action
-from glancesync.report import ItemOutcome, RegionReport, Result
+from glancesync.report import ItemOutcome, RegionReport, Result, outcome_of
 
 
 class ShowStatus(ModeAction):

@@ -24,4 +24,4 @@ class Sync(ModeAction):
             progress=visit.progress,
             memory=visit.memory,
         )
-        return executor.apply(visit.plan, visit.listing)
+        return executor.apply(visit.plan)

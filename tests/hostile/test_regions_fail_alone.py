@@ -163,7 +163,7 @@ def test_a_hostile_region_fails_alone_under_parallel(
     cloud = hostile()
     cloud.add_region("Bad", behaviour, images=[image_record("x")])
     run = glancesync("--parallel", "Lisbon", BAD, *QUICK, hostile=cloud)
-    run.failed_alone(f"FAILED: {FAILED}{cause}", synced=True)
+    run.failed_alone(f"FAILED: list images failed: {cause}", synced=True)
     run.check(cloud, rss_mib=200)
 
 
@@ -171,7 +171,7 @@ def test_a_malformed_record_fails_alone_under_parallel(hostile, master_image, gl
     cloud = hostile()
     cloud.add_region("Bad", images=[{"id": "i1", "size": "12"}])
     run = glancesync("--parallel", "--dry-run", "Lisbon", BAD, hostile=cloud)
-    run.failed_alone(f"FAILED: {FAILED}malformed answer: image i1: size is a string")
+    run.failed_alone("FAILED: list images failed: malformed answer: image i1: size is a string")
     run.check(cloud, rss_mib=200)
 
 
@@ -183,7 +183,9 @@ def test_a_region_failing_under_parallel_is_named_on_stderr_with_q(
     cloud = hostile()
     cloud.add_region("Bad", Glance.ENDLESS_NEXT, images=[image_record("x")])
     run = glancesync("-q", "--parallel", "Lisbon", BAD, *QUICK, hostile=cloud)
-    run.failed_alone(f"FAILED: {FAILED}the next link repeats a page already read", synced=True)
+    run.failed_alone(
+        "FAILED: list images failed: the next link repeats a page already read", synced=True
+    )
     [error] = run.errors
     assert error.startswith(f"ERROR: {BAD}: ") and "FAILED: " in error
     run.check(cloud, rss_mib=200)

@@ -12,7 +12,13 @@ def test_an_image_id_is_quoted_into_the_request_path(hostile):
     cloud = hostile()
     record = image_record("odd", id="../../v3/auth/tokens")
     cloud.add_region("Odd", images=[record])
-    settings = TargetSettings("evil", cloud.user, cloud.password, cloud.auth_url, cloud.project)
+    settings = TargetSettings(
+        name="evil",
+        user=cloud.user,
+        password=cloud.password,
+        auth_url=cloud.auth_url,
+        project=cloud.project,
+    )
     image = Target(settings).region("Odd").get_image(record["id"])
     assert image.id == record["id"]
     assert cloud.requests[-1] == "GET /glance/0/v2/images/..%2F..%2Fv3%2Fauth%2Ftokens HTTP/1.1"

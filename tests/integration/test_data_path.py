@@ -121,7 +121,7 @@ def test_a_corrupted_stream_is_caught_and_nothing_is_published(cloud, master, tm
 
     assert outcome.exit_status == 1
     for name in ("Lisbon", "Paris"):
-        assert f"region {name}, image {NAME}: upload failed: md5" in failure(outcome, name)
+        assert failure(outcome, name).startswith(f"{name}: FAILED image {NAME}: upload failed: md5")
         assert cloud.records(name) == [old[name]]
 
 
@@ -134,7 +134,7 @@ def test_a_stream_cut_short_is_caught_and_nothing_is_published(cloud, master, tm
 
     assert outcome.exit_status == 1
     for name in ("Lisbon", "Paris"):
-        assert f"region {name}, image {NAME}: upload failed" in failure(outcome, name)
+        assert failure(outcome, name).startswith(f"{name}: FAILED image {NAME}: upload failed")
         assert cloud.records(name) == []
 
 

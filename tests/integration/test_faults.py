@@ -26,7 +26,7 @@ import pytest
 from faultproxy import FaultProxy, closed_port, proxied_region
 from glance_helpers import Cloud, KiB, cli, cli_arguments, md5, payload, settings
 
-from glancesync.errors import RegionError
+from glancesync.errors import BadRequest, RegionError
 from glancesync.glance import Target
 from glancesync.image import UPLOAD_MARKER, NewImage
 from glancesync.planner import unfinished_uploads
@@ -153,7 +153,7 @@ def test_a_stalled_glance_hits_api_timeout(cloud, run_localcloud, tmp_path, caps
 
 
 def test_a_stalled_master_download_hits_api_timeout_and_publishes_nothing(cloud, tmp_path, capsys):
-    image = put_master(cloud, size=4 * MiB)
+    put_master(cloud, size=4 * MiB)
     port = cloud.region_info("Madrid")["port"]
     with (
         FaultProxy(port) as proxy,
@@ -164,8 +164,8 @@ def test_a_stalled_master_download_hits_api_timeout_and_publishes_nothing(cloud,
         status, out, err = cli(cloud.local_cloud, tmp_path, capsys, "Lisbon", *overrides)
     assert status == 1
     assert out[-1] == (
-        f"Lisbon: FAILED region Lisbon, image {NAME}: upload failed: region {master}, "
-        f"image {image['id']}: download image failed: no answer within api_timeout (2 s)"
+        f"Lisbon: FAILED image {NAME}: upload failed: region {master}: "
+        "download image failed: no answer within api_timeout (2 s)"
     )
     assert cloud.records("Lisbon") == []
 
@@ -381,7 +381,7 @@ def test_glance_killed_during_an_upload_leaves_only_a_recognisable_leftover(
         run.kill()
     err = (tmp_path / "err").read_text()
     out = (tmp_path / "out").read_text()
-    assert f"Lisbon: FAILED region Lisbon, image {NAME}: upload failed: region Lisbon" in out
+    assert f"Lisbon: FAILED image {NAME}: upload failed: upload image failed: " in out
     assert "could not delete the failed upload" in err  # Glance was down: it is left
     [leftover] = cloud.named("Lisbon", NAME)
     assert leftover["status"] in ("queued", "saving")  # never active with part of the bytes
@@ -510,8 +510,9 @@ def test_glance_refuses_non_string_property_values(cloud) -> None:
     region = Target(settings(cloud.local_cloud).targets["master"]).region("Madrid")
     for value in (5, True, ["a"]):
         new = NewImage("typed", "private", "raw", "bare", 0, 0, False, (), {"n": value})
-        with pytest.raises(RegionError) as raised:
+        with pytest.raises(BadRequest) as raised:
             region.create_image(new)
+        assert raised.value.status == 400
         message = str(raised.value)
         assert message.startswith("region Madrid, image typed: create image failed: HTTP 400")
         assert f"{value!r} is not of type 'string'" in message and "&#x27;" not in message

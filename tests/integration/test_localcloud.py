@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from glanceclient import exc
+from keystoneauth1 import session
+from keystoneauth1.identity import v3
 
 pytestmark = pytest.mark.integration
 
@@ -75,8 +77,13 @@ def test_each_keystone_lists_its_glance_regions(local_cloud, target: str) -> Non
     endpoints = image_endpoints(local_cloud.session(description["admin"]["name"]))
     assert set(endpoints) == EXPECTED_REGIONS[target]
     for region, urls in endpoints.items():
-        assert set(urls) == {"public", "internal", "admin"}
-        assert set(urls.values()) == {description["regions"][region]["url"]}
+        info = description["regions"][region]
+        assert urls == {
+            "public": info["url"],
+            "admin": info["url"],
+            "internal": info["internal_url"],
+        }
+        assert info["internal_url"] != info["url"]
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -236,3 +243,17 @@ def test_stop_leaves_no_process_behind(local_cloud, run_localcloud, tmp_path: Pa
         assert not any(listening(server["port"]) for server in servers)
     finally:
         run_localcloud("stop", env=env, check=False)
+
+
+@pytest.mark.parametrize("target", ["master", "other"])
+def test_each_admin_has_an_application_credential(local_cloud, target: str) -> None:
+    description = local_cloud.target(target)
+    credential = description["app_credential"]
+    auth = v3.ApplicationCredential(
+        auth_url=description["auth_url"],
+        application_credential_name=credential["name"],
+        application_credential_secret=credential["secret"],
+        username=credential["user"],
+        user_domain_name=local_cloud.domain,
+    )
+    assert session.Session(auth=auth).get_project_id()

@@ -237,7 +237,7 @@ def test_failed_upload_leaves_no_image_behind(cloud: Cloud, how: str) -> None:
 
     assert outcome.exit_status == 1
     line = failure_line(outcome.lines)
-    assert line.startswith("Lisbon: ") and "region Lisbon, image broken" in line
+    assert line.startswith("Lisbon: FAILED image broken: ")
     assert cloud.names("Lisbon") == ["small"]
 
 
@@ -293,7 +293,7 @@ def test_a_failing_image_stops_its_region_and_the_next_region_runs(cloud: Cloud)
 
     assert outcome.exit_status == 1
     line = failure_line(outcome.lines)
-    assert line.startswith("Lisbon: ") and "region Lisbon, image first" in line
+    assert line.startswith("Lisbon: FAILED image first: ")
     assert "second" not in cloud.names("Lisbon")
     assert {(record["name"], record["checksum"]) for record in cloud.records("Paris")} == {
         (master["name"], master["checksum"]) for master in masters

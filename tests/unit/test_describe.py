@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from glancesync.executor import metadata_diff
 from glancesync.image import Image
 from glancesync.output import describe
 from glancesync.planner import Action, MetadataChange, PlanItem, Status
+from glancesync.report import metadata_diff
 
 P = Image(id="m-p", name="p", size=2048)
 

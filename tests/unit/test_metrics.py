@@ -1,7 +1,10 @@
 """The Prometheus textfile written by --metrics-file."""
 
+import signal
 from collections import Counter
 
+from glancesync import cli
+from glancesync.errors import Interrupted
 from glancesync.metrics import render_metrics, write_metrics
 from glancesync.report import RegionReport, Report
 
@@ -48,7 +51,7 @@ def test_the_exit_status_gauge_says_a_decision_waits_or_why_the_run_stopped():
     report = Report()
     report.add(RegionReport("Lisbon", Counter(ok=1, error_checksum=1)))
     assert samples(render_metrics(report))["glancesync_last_run_exit_status"] == 4
-    report.stop(130)
+    report.stop(130, "interrupted by SIGINT")
     assert samples(render_metrics(report))["glancesync_last_run_exit_status"] == 130
 
 
@@ -68,6 +71,29 @@ def test_metrics_file_is_replaced_whole(tmp_path):
     write_metrics(str(path), sample_report())
     assert "old content" not in path.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["glancesync.prom"]
+
+
+def test_an_interrupted_run_writes_the_metrics_of_the_regions_that_finished(
+    tmp_path, monkeypatch, no_openstack_environment
+):
+    config = tmp_path / "glancesync.conf"
+    config.write_text(
+        "[main]\nmaster_region = Madrid\n"
+        f"lock_file = {tmp_path / 'lock'}\n"
+        "[master]\nuser = u\npassword = p\nauth_url = http://127.0.0.1:9/v3\nproject = p\n"
+    )
+    config.chmod(0o600)
+
+    def interrupted(settings, options, arguments, report, out, progress):
+        report.add(RegionReport("Lisbon", Counter(ok=2)))
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(cli, "run", interrupted)
+    path = tmp_path / "glancesync.prom"
+    assert cli.main(["--config-file", str(config), "--metrics-file", str(path)]) == 143
+    values = samples(path.read_text())
+    assert values["glancesync_last_run_exit_status"] == 143
+    assert values['glancesync_images{region="Lisbon",status="ok"}'] == 2
 
 
 def test_a_metrics_file_that_cannot_be_written_fails_a_run_that_waits_for_a_decision(tmp_path):

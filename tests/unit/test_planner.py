@@ -11,6 +11,7 @@ from glancesync.condition import compile_condition
 from glancesync.formats import Judgement, Verdict
 from glancesync.image import UPLOAD_MARKER, Image
 from glancesync.planner import (
+    Action,
     MetadataChange,
     PlanItem,
     RegionPlan,
@@ -19,7 +20,7 @@ from glancesync.planner import (
     plan_region,
     select_master_images,
 )
-from glancesync.settings import TargetSettings
+from glancesync.settings import SyncRules
 
 PROJECT = "project-1"
 OTHER = "project-2"
@@ -46,15 +47,8 @@ def regional(name: str, **fields) -> Image:
     return master(name, **{"id": f"r-{name}", "region": "Madrid", **fields})
 
 
-def target(**options) -> TargetSettings:
-    return TargetSettings(
-        name="master",
-        user="admin",
-        password="secret",
-        auth_url="http://keystone:5000/v3",
-        project="admin",
-        **options,
-    )
+def rules(**options) -> SyncRules:
+    return SyncRules(**options)
 
 
 @dataclass(frozen=True)
@@ -68,7 +62,7 @@ class Condition:
 
 
 def plan(masters, regionals=(), refusals=None, **options) -> RegionPlan:
-    return plan_region(masters, regionals, target(**options), "Madrid", PROJECT, refusals)
+    return plan_region(masters, regionals, rules(**options), "Madrid", PROJECT, refusals)
 
 
 def outcomes(region_plan: RegionPlan) -> dict[str, tuple[str, str]]:
@@ -160,16 +154,16 @@ SYNCHRONISED_CASES = [
 
 @pytest.mark.parametrize(("image", "options", "expected"), SYNCHRONISED_CASES)
 def test_is_synchronised(image: Image, options: dict, expected: bool) -> None:
-    assert is_synchronised(image, target(**options)) is expected
+    assert is_synchronised(image, rules(**options)) is expected
 
 
 def test_is_synchronised_with_a_compiled_metadata_condition() -> None:
     condition = compile_condition("'nid' in image.user_properties")
     options = {"metadata_condition": condition}
     assert is_synchronised(
-        master("a", visibility="private", properties={"nid": "1"}), target(**options)
+        master("a", visibility="private", properties={"nid": "1"}), rules(**options)
     )
-    assert not is_synchronised(master("a"), target(**options))
+    assert not is_synchronised(master("a"), rules(**options))
 
 
 def test_master_selection_keeps_active_named_images_of_the_master_project_or_unowned() -> None:
@@ -884,3 +878,37 @@ def test_a_target_may_copy_the_images_that_cannot_be_inspected():
     archive = master("archive", disk_format="vmdk", container_format="ova")
     (copied,) = plan([archive], copy_uninspectable=True).items
     assert (copied.status, copied.action) == ("pending_upload", "upload")
+
+
+def test_steps_follow_section_6_metadata_then_uploads_by_size_then_pending_ami() -> None:
+    images = [
+        master("big", size=300),
+        master("small", size=50, min_ram=1),
+        KERNEL,
+        master("ami", size=20, properties={"kernel_id": KERNEL.id}),
+        master("swap", size=200),
+    ]
+    regionals = [regional("small"), regional("swap", checksum="other")]
+    steps = plan(images, regionals, replace=frozenset({"any"})).steps
+    assert [(step.master.name, step.action) for step in steps] == [
+        ("small", Action.UPDATE_METADATA),
+        ("kernel", Action.UPLOAD),
+        ("swap", Action.REPLACE),
+        ("big", Action.UPLOAD),
+        ("ami", Action.UPLOAD),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        ((), "app.old"),
+        (("app.old",), "app.old.2"),
+        (("app.old", "app.old.2"), "app.old.3"),
+        (("app.old.2",), "app.old"),
+    ],
+)
+def test_a_rename_carries_the_first_free_old_name(names, expected) -> None:
+    regionals = [regional("app", checksum="other"), *(regional(n, id=f"r-{n}") for n in names)]
+    step = item(plan([master("app")], regionals, rename=frozenset({"any"})), "app")
+    assert (step.action, step.old_name) == (Action.RENAME, expected)

@@ -148,3 +148,14 @@ def test_a_misspelt_preferable_region_is_named_with_the_closest_region():
     assert warning == (
         "preferable_order: the master target's catalog has no region 'Oslp' (did you mean 'Oslo'?)"
     )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "preferable", "expected"),
+    [
+        (["master:"], ["Paris", "Oslo"], ["Paris", "Oslo", "Lisbon"]),
+        (["other:"], ["other:Rome"], ["other:Rome", "other:Berlin"]),
+    ],
+)
+def test_preferable_order_orders_a_target_prefix_expansion(arguments, preferable, expected):
+    assert names(choose_regions(arguments, settings(preferable=preferable), CATALOGS)) == expected

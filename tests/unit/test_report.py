@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from glancesync.errors import EXIT_CONFIG, EXIT_DECISION, EXIT_FAILURE, EXIT_OK
+from glancesync.output import region_summary, run_summary
 from glancesync.report import ItemOutcome, RegionReport, Report, Result
 
 
@@ -58,7 +59,7 @@ def test_exit_status(regions: list[RegionReport], problems: list[str], expected:
 
 def test_a_run_stopped_by_an_error_exits_with_its_status() -> None:
     report = Report(regions=[region(statuses=Counter(error_checksum=1))])
-    report.stop(EXIT_CONFIG)
+    report.stop(EXIT_CONFIG, "bad configuration")
     assert report.exit_status == EXIT_CONFIG
 
 
@@ -109,11 +110,11 @@ SUMMARY_CASES = [
 def test_the_summary_counts_failures_and_decisions(
     regions: list[RegionReport], last_line: str
 ) -> None:
-    assert Report(regions=regions).summary()[-1] == last_line
+    assert run_summary(Report(regions=regions))[-1] == last_line
 
 
 def test_a_region_line_names_its_decisions() -> None:
-    line = region(statuses=Counter(error_checksum=1)).summary_line(dry_run=True)
+    line = region_summary(region(statuses=Counter(error_checksum=1)), dry_run=True)
     assert (
         line == "Lisbon: 1 error_checksum; would do 0 action(s) in 0.0 s; 1 image needs a decision"
     )
@@ -133,5 +134,5 @@ def test_the_summary_record_has_the_counts_and_the_exit_status() -> None:
 
 
 def test_a_region_line_names_its_refused_images() -> None:
-    line = region(statuses=Counter(ok=1, error_format=2)).summary_line(dry_run=False)
+    line = region_summary(region(statuses=Counter(ok=1, error_format=2)), dry_run=False)
     assert line.endswith("; 2 images refused for their format (error_format)")

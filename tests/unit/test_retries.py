@@ -175,3 +175,14 @@ def test_a_timeout_names_api_timeout() -> None:
     failure = exception_failure(raised.value, timeout=0.2)
     assert failure.cause == f"no answer within api_timeout (0.2 s) ({url})"
     assert failure.transient
+
+
+def test_an_error_answer_quotes_its_request_id() -> None:
+    headers = {"x-openstack-request-id": "req-8d1c2b6e-0f7a-4b7e-9c51-3a2d4e5f6a7b"}
+    failure = response_failure(response(409, b"", headers))
+    assert failure.cause.endswith("[request id req-8d1c2b6e-0f7a-4b7e-9c51-3a2d4e5f6a7b]")
+
+
+def test_a_request_id_is_printed_escaped() -> None:
+    failure = response_failure(response(500, b"", {"x-openstack-request-id": "\x1b[2J evil"}))
+    assert "\x1b" not in failure.cause and failure.cause.endswith(" evil]")

@@ -13,7 +13,7 @@ import pytest
 from glancesync import settings
 from glancesync.condition import Condition
 from glancesync.errors import EXIT_CONFIG, ConfigError
-from glancesync.settings import OVERRIDE, find_config_file, load_settings
+from glancesync.settings import OVERRIDE, find_config_file, known_keys, load_settings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "etc" / "glancesync.conf.sample"
 
@@ -585,7 +585,7 @@ MALFORMED = {
     ),
     "missing master_region": Bad(
         MASTER,
-        ("[main] master_region: not set (set it in [main] or in OS_REGION_NAME)",),
+        ("master_region: not set (set it in [main] or in OS_REGION_NAME, or as region_name",),
         environ=WITHOUT_REGION,
     ),
     "master credentials in neither the file nor OS_*": Bad(
@@ -758,37 +758,4 @@ def test_the_sample_example_target_loads_once_uncommented(tmp_path):
 
 def test_the_sample_shows_every_key():
     keys = set(re.findall(r"^#(\w+) =", SAMPLE.read_text(), re.MULTILINE))
-    assert keys == {
-        "master_region",
-        "preferable_order",
-        "max_children",
-        "credential",
-        "cloud",
-        "user",
-        "password",
-        "auth_url",
-        "project",
-        "user_domain_name",
-        "project_domain_name",
-        "forcesyncs",
-        "metadata_condition",
-        "metadata_set",
-        "prune_properties",
-        "only_tenant_images",
-        "dontupdate",
-        "rename",
-        "replace",
-        "copy_uninspectable",
-        "ignore_regions",
-        "support_obsolete_images",
-        "obsolete_syncprops",
-        "api_timeout",
-        "cacert",
-        "insecure",
-        "lock_file",
-        "cache_dir",
-        "cache_max_size",
-        "api_retries",
-        "api_retry_delay",
-        "api_retry_budget",
-    }
+    assert keys == known_keys()["main"] | known_keys()["target"]

@@ -73,10 +73,14 @@ def start(cloud: Cloud, args: argparse.Namespace) -> int:
     running = [server.name for server in cloud.servers if servers.running_pid(server)]
     fingerprint = cloud.fingerprint(cloudenv.requirements_hash())
     live = state.is_stamped(cloud.stamp, fingerprint) and not args.fresh
+    if running and args.fresh:
+        raise CloudError(f"{', '.join(running)} running: stop first (needed by --fresh)")
     if running and (not live or not cloudenv.is_current(cloud.venv)):
-        raise CloudError(
-            f"{', '.join(running)} running: stop first (needed by --fresh or a changed state)"
-        )
+        # A state made by another version of the cloud (its shape, accounts or packages):
+        # its servers are ours (their pid files), so they are stopped and the state rebuilt.
+        print(f"an older state is running ({', '.join(running)}): stopping it to rebuild",
+              file=sys.stderr, flush=True)  # fmt: skip
+        servers.stop(list(cloud.servers))
     cloudenv.ensure(cloud.venv)
     state.write_configs(cloud)
     if not live:

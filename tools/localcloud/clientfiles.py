@@ -39,9 +39,15 @@ def _target(cloud: Cloud, target: Target) -> dict:
         "identity_region": target.identity_region,
         "keystone": _server(target.keystone),
         "admin": _account(cloud, target.admin),
+        "app_credential": {**vars(target.app_credential), "user": target.admin.user},
         "accounts": {account.name: _account(cloud, account) for account in target.accounts},
         "regions": {
-            region.name: {**_server(region.glance), "store": str(region.glance.home / "images")}
+            region.name: {
+                **_server(region.glance),
+                "store": str(region.glance.home / "images"),
+                "internal_url": region.internal_url,
+                "internal_port": region.internal_port,
+            }
             for region in target.regions
         },
     }

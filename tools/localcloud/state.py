@@ -95,6 +95,8 @@ def register(cloud: Cloud, target: Target) -> None:
         },
         "members": [vars(account) for account in target.members],
         "regions": {region.name: region.glance.url for region in target.regions},
+        "internal": {region.name: region.internal_url for region in target.regions},
+        "app_credential": vars(target.app_credential),
     }
     log = target.keystone.home / "register.log"
     with log.open("w") as out:

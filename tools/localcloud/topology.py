@@ -71,10 +71,24 @@ class Server:
 
 @dataclass(frozen=True)
 class Region:
-    """A Glance region registered in a Keystone."""
+    """A Glance region registered in a Keystone; its `internal` endpoint is a port where nothing
+    listens unless a test puts a proxy there (it differs from the public one on purpose)."""
 
     name: str
     glance: Server
+    internal_port: int
+
+    @property
+    def internal_url(self) -> str:
+        return f"http://{HOST}:{self.internal_port}"
+
+
+@dataclass(frozen=True)
+class AppCredential:
+    """An application credential of a target's admin (sync) account, its secret chosen."""
+
+    name: str
+    secret: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class Target:
     admin: Account
     members: tuple[Account, ...]
     regions: tuple[Region, ...]
+    app_credential: AppCredential
 
     @property
     def auth_url(self) -> str:
@@ -158,6 +173,8 @@ def _target_shape(target: Target) -> dict:
         "identity_region": target.identity_region,
         "accounts": [vars(account) for account in target.accounts],
         "regions": {region.name: region.glance.url for region in target.regions},
+        "internal": {region.name: region.internal_url for region in target.regions},
+        "app_credential": vars(target.app_credential),
     }
 
 
@@ -170,13 +187,17 @@ def load() -> Cloud:
 
 def build(state_dir: Path, base_port: int) -> Cloud:
     """Two Keystones: `master` (Madrid, Lisbon, Paris) and `other` (Berlin, Rome)."""
-    ports = iter(range(base_port, base_port + 100))
+    ports = iter(range(base_port, base_port + 50))
+    internal_ports = iter(range(base_port + 50, base_port + 100))
 
     def server(name: str, kind: str) -> Server:
         return Server(name, kind, next(ports), state_dir / name)
 
     def regions(*names: str) -> tuple[Region, ...]:
-        return tuple(Region(name, server(f"glance-{name.lower()}", "glance")) for name in names)
+        return tuple(
+            Region(name, server(f"glance-{name.lower()}", "glance"), next(internal_ports))
+            for name in names
+        )
 
     master = Target(
         name="master",
@@ -185,6 +206,7 @@ def build(state_dir: Path, base_port: int) -> Cloud:
         admin=Account("master", "admin", "lc-admin-secret-A", "admin", "admin"),
         members=(Account("tenant2", "user2", "lc-user2-secret", "tenant2", "member"),),
         regions=regions("Madrid", "Lisbon", "Paris"),
+        app_credential=AppCredential("glancesync", "lc-appcred-secret-A"),
     )
     other = Target(
         name="other",
@@ -193,5 +215,6 @@ def build(state_dir: Path, base_port: int) -> Cloud:
         admin=Account("other", "otheradmin", "lc-otheradmin-secret-B", "admin", "admin"),
         members=(),
         regions=regions("Berlin", "Rome"),
+        app_credential=AppCredential("glancesync", "lc-appcred-secret-B"),
     )
     return Cloud(state_dir, base_port, (master, other), master_region="Madrid")

@@ -46,15 +46,19 @@ def add_user(keystone: client.Client, domain, account: dict, roles: list[str]) -
         keystone.roles.grant(role(keystone, name), user=user, project=project)
 
 
-def add_image_service(keystone: client.Client, regions: dict[str, str]) -> None:
-    """The `image` service with public, internal and admin endpoints in every region."""
+def add_image_service(
+    keystone: client.Client, regions: dict[str, str], internal: dict[str, str]
+) -> None:
+    """The `image` service in every region: public and admin endpoints at Glance, the internal
+    one at its own URL."""
     service = keystone.services.create("glance", "image", description="Image service")
     known = {region.id for region in keystone.regions.list()}
     for name, url in regions.items():
         if name not in known:
             keystone.regions.create(id=name)
         for interface in INTERFACES:
-            keystone.endpoints.create(service, url, interface=interface, region=name)
+            where = internal[name] if interface == "internal" else url
+            keystone.endpoints.create(service, where, interface=interface, region=name)
 
 
 def main() -> None:
@@ -64,7 +68,9 @@ def main() -> None:
     add_user(keystone, domain, plan["service_user"], ["admin", "service"])
     for account in plan["members"]:
         add_user(keystone, domain, account, [account["role"]])
-    add_image_service(keystone, plan["regions"])
+    add_image_service(keystone, plan["regions"], plan["internal"])
+    credential = plan["app_credential"]
+    keystone.application_credentials.create(credential["name"], secret=credential["secret"])
 
 
 if __name__ == "__main__":

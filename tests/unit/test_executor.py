@@ -1,0 +1,222 @@
+"""The executor's safety rules (§6), against the in-memory facade of memory_cloud.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from glancesync.errors import RegionError
+from glancesync.executor import Executor
+from glancesync.image import UPLOAD_MARKER, Image
+from glancesync.output import Output
+from glancesync.planner import RegionPlan, plan_region
+from glancesync.report import ItemOutcome, RegionReport, Result
+from glancesync.settings import SyncRules
+from tests.unit.memory_cloud import PROJECT, MemoryGlance, content_image
+
+ANY = frozenset({"any"})
+
+
+class Run:
+    """A master and a region in memory, and what a run of the executor showed."""
+
+    def __init__(self) -> None:
+        self.master = MemoryGlance("Madrid")
+        self.region = MemoryGlance("Lisbon")
+        self.shown: list[tuple[object, str | None]] = []
+
+    def master_image(self, name: str, data: bytes, **fields) -> Image:
+        return self.master.put(content_image(name, data, **fields), data)
+
+    def regional_image(self, name: str, data: bytes, **fields) -> Image:
+        return self.region.put(content_image(name, data, **fields), data)
+
+    def plan(self, **rules) -> RegionPlan:
+        masters = list(self.master.images.values())
+        regionals = list(self.region.images.values())
+        return plan_region(masters, regionals, SyncRules(**rules), "Lisbon", PROJECT)
+
+    def apply(self, plan: RegionPlan | None = None, dry_run: bool = False) -> RegionReport:
+        output = Output(lambda record, text: self.shown.append((record, text)))
+        executor = Executor(self.master, self.region, dry_run, output)
+        return executor.apply(plan or self.plan())
+
+    @property
+    def lines(self) -> list[str]:
+        return [text for _, text in self.shown if text is not None]
+
+    def results(self) -> dict[str | None, Result]:
+        return {r.image: r.result for r, _ in self.shown if isinstance(r, ItemOutcome)}
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [call for call in self.region.calls if call[0] not in ("get", "list")]
+
+
+def test_an_upload_is_created_streamed_verified_then_unmarked() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes", min_ram=64, properties={"type": "app"})
+    report = run.apply()
+    (copy,) = run.region.named("app")
+    assert run.region.data[copy.id] == b"app bytes"
+    assert UPLOAD_MARKER not in copy.properties
+    assert (copy.status, copy.min_ram, copy.properties) == ("active", 64, {"type": "app"})
+    assert run.writes() == [("create", "app"), ("upload", "app"), ("update", "app")]
+    assert run.lines == ["Lisbon: uploaded app (9 B)"]
+    assert (report.actions_done, report.bytes_uploaded, dict(report.statuses)) == (1, 9, {"ok": 1})
+    assert report.succeeded
+
+
+def test_a_dry_run_writes_nothing_and_says_what_it_would_do() -> None:
+    run = Run()
+    run.master_image("app", b"new", properties={"type": "app"})
+    run.master_image("web", b"web")
+    run.regional_image("app", b"old")
+    run.regional_image("web", b"web", properties={"stale": "1"})
+    run.region.put(content_image("half", b"", status="queued", properties={UPLOAD_MARKER: "x"}))
+    report = run.apply(run.plan(rename=ANY, prune_properties=True), dry_run=True)
+    assert run.writes() == []
+    assert run.master.calls == []
+    assert run.lines[1:] == [
+        "Lisbon: would update metadata of web: remove stale",
+        "Lisbon: would upload and keep the old copy of app (3 B) as app.old",
+    ]
+    assert run.lines[0].startswith("Lisbon: would delete leftover half")
+    assert set(run.results().values()) == {Result.PLANNED}
+    assert report.bytes_uploaded == 0 and report.actions_done == 2
+
+
+def test_a_replace_deletes_the_old_image_only_after_the_new_one_is_verified() -> None:
+    run = Run()
+    run.master_image("app", b"new")
+    old = run.regional_image("app", b"old")
+    run.apply(run.plan(replace=ANY))
+    (new,) = run.region.named("app")
+    assert run.region.data[new.id] == b"new" and old.id not in run.region.images
+    assert run.region.calls[-4:] == [
+        ("upload", "app"),
+        ("get", "app"),
+        ("update", "app"),
+        ("delete", "app"),
+    ]
+
+
+def test_a_rename_keeps_the_old_image_private_under_the_planned_name() -> None:
+    run = Run()
+    run.master_image("app", b"new")
+    old = run.regional_image("app", b"old", properties={"local": "me"})
+    run.regional_image("app.old", b"older")
+    run.apply(run.plan(rename=ANY))
+    kept = run.region.images[old.id]
+    assert (kept.name, kept.visibility, kept.properties) == (
+        "app.old.2",
+        "private",
+        {"local": "me"},
+    )
+
+
+def test_an_upload_whose_bytes_differ_is_discarded_and_stops_the_region() -> None:
+    run = Run()
+    announced = run.master_image("app", b"announced")
+    run.master.data[announced.id] = b"corrupted"  # the master serves other bytes
+    run.master_image("web", b"web bytes, bigger")
+    report = run.apply()
+    assert run.region.images == {}  # the failed upload deleted; web never created
+    assert ("create", "web") not in run.region.calls
+    assert run.results() == {"app": Result.FAILED, "web": Result.SKIPPED}
+    (line,) = run.lines
+    assert line.startswith("Lisbon: FAILED image app: upload failed: md5 ")
+    assert report.failure is not None and not report.succeeded
+    assert dict(report.statuses) == {"pending_upload": 2}
+
+
+def test_an_upload_glance_does_not_activate_is_discarded() -> None:
+    run = Run()
+    run.master_image("app", b"app")
+    run.region.fail_on("get", "app", RegionError("get image failed: HTTP 500", region="Lisbon"))
+    report = run.apply()
+    assert run.region.images == {}
+    assert "get image failed" in report.failure
+
+
+def test_a_failed_discard_is_logged_and_the_upload_failure_counts(caplog) -> None:
+    run = Run()
+    announced = run.master_image("app", b"announced")
+    run.master.data[announced.id] = b"other"
+    run.region.fail_on("delete", "app")
+    report = run.apply()
+    assert "could not delete the failed upload" in caplog.text
+    assert "upload failed" in report.failure
+
+
+def test_a_replace_whose_old_image_cannot_be_deleted_says_what_is_left() -> None:
+    run = Run()
+    run.master_image("app", b"new")
+    old = run.regional_image("app", b"old", protected=True)
+    report = run.apply(run.plan(replace=ANY))
+    assert "could not be deleted: delete failed" not in report.failure
+    assert "the new copy" in report.failure and f"the old one {old.id}" in report.failure
+    assert len(run.region.named("app")) == 2  # the verified new copy stays
+
+
+def test_steps_run_in_section_6_order_and_a_kernel_is_referred_to_by_its_new_id() -> None:
+    run = Run()
+    kernel = run.master_image("kernel", b"k")
+    run.master_image("ami", b"a", properties={"kernel_id": kernel.id})
+    run.master_image("big", b"big image")
+    run.master_image("meta", b"meta", min_ram=128)
+    run.regional_image("meta", b"meta")
+    run.apply()
+    created = [name for operation, name in run.region.calls if operation == "create"]
+    assert created == ["kernel", "big", "ami"]
+    assert run.region.calls[0] == ("update", "meta")  # metadata first
+    (new_kernel,) = run.region.named("kernel")
+    (ami,) = run.region.named("ami")
+    assert ami.properties["kernel_id"] == new_kernel.id
+
+
+def test_leftovers_are_deleted_first_and_one_that_stays_fails_the_region() -> None:
+    run = Run()
+    run.master_image("app", b"app")
+    marked = {UPLOAD_MARKER: "started"}
+    gone = run.region.put(content_image("app", b"", status="queued", properties=marked))
+    stuck = run.region.put(content_image("web", b"", status="saving", properties=marked))
+    run.region.fail_on("delete", stuck.id)
+    report = run.apply()
+    assert run.region.calls[:2] == [("delete", "app"), ("delete", "web")]
+    assert gone.id not in run.region.images and stuck.id in run.region.images
+    assert report.leftovers_kept == 1 and not report.succeeded
+    assert run.results()["web"] is Result.FAILED
+    assert (
+        run.lines[0] == f"Lisbon: deleted leftover app ({gone.id}, queued) of an interrupted upload"
+    )
+
+
+def test_an_interruption_discards_the_upload_in_flight_and_skips_the_rest() -> None:
+    run = Run()
+    run.master_image("app", b"app")
+    run.master_image("web", b"web bytes")
+    run.region.fail_on("upload", "app", KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        run.apply()
+    assert run.region.images == {}
+    assert run.results() == {"app": Result.FAILED, "web": Result.SKIPPED}
+    assert run.lines == []
+
+
+def test_images_in_line_are_reported_with_nothing_to_do() -> None:
+    run = Run()
+    run.master_image("app", b"app")
+    run.regional_image("app", b"app")
+    report = run.apply()
+    assert run.writes() == [] and run.results() == {"app": Result.NONE}
+    assert dict(report.statuses) == {"ok": 1} and report.actions_done == 0
+
+
+def test_a_failure_names_its_region_and_image_once_and_a_master_failure_its_region() -> None:
+    run = Run()
+    app = run.master_image("app", b"app")
+    run.master.fail_on(
+        "download", app.id, RegionError("download image failed: cut", region="Madrid", image=app.id)
+    )
+    report = run.apply()
+    assert report.failure == "image app: upload failed: region Madrid: download image failed: cut"
+    assert run.lines == [f"Lisbon: FAILED {report.failure}"]
