@@ -109,15 +109,20 @@ def hostile() -> Iterator[Callable[..., HostileCloud]]:
         cloud.stop()
 
 
+def put_master_image(cloud: LocalCloud, name: str, data: bytes) -> str:
+    """A small public raw image `name` in the local cloud's master region; its name."""
+    glance = cloud.glance(cloud.master_region)
+    image = glance.images.create(
+        name=name, disk_format="raw", container_format="bare", visibility="public"
+    )
+    glance.images.upload(image.id, io.BytesIO(data))
+    return name
+
+
 @pytest.fixture
 def master_image(clean_cloud: LocalCloud) -> str:
     """One small public image in the master region; its name."""
-    glance = clean_cloud.glance(clean_cloud.master_region)
-    image = glance.images.create(
-        name=NAME, disk_format="raw", container_format="bare", visibility="public"
-    )
-    glance.images.upload(image.id, io.BytesIO(b"hostile tests " * 64))
-    return NAME
+    return put_master_image(clean_cloud, NAME, b"hostile tests " * 64)
 
 
 @pytest.fixture

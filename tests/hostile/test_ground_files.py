@@ -30,7 +30,11 @@ PATH_NAMES = ("../../../x/escaped", "/abs/path", "..", "a\x1b[2Jb")
 CACHEPWN = "../../x/cachepwn"
 DATA = b"ground " * 128
 HARNESS_FILES = {"out", "err", "lock"}  # the fixture's own files in the run's folder
-BACKUP_IMAGES = 60_000  # rows enough for the backup's writing to be caught midway
+# Rows enough, and long enough, for the backup's writing to be caught midway even on a busy
+# machine (the listing cap allows at most 100,000 images).
+BACKUP_IMAGES = 60_000
+BACKUP_ROW_PADDING = "x" * 600
+BACKUP_ATTEMPTS = 3
 
 
 def as_master(cloud: HostileCloud) -> list[str]:
@@ -158,30 +162,45 @@ def test_a_master_image_id_like_a_path_makes_no_file_outside_the_cache(
 def test_a_backup_killed_while_it_writes_leaves_no_truncated_file_under_a_regions_name(
     hostile, local_cloud, tmp_path, signum
 ):
-    images = [image_record(f"image-{n:05}") for n in range(BACKUP_IMAGES)]
+    images = [
+        image_record(f"image-{n:05}", description=BACKUP_ROW_PADDING) for n in range(BACKUP_IMAGES)
+    ]
     cloud = master_cloud(hostile, images=images, regions=())
+    for attempt in range(BACKUP_ATTEMPTS):
+        folder = tmp_path / f"attempt-{attempt}"
+        folder.mkdir()
+        status, partial = kill_backup_midway(local_cloud, cloud, folder, signum)
+        if not (partial.parent / f"{MASTER}.csv").exists():
+            break  # caught midway (a busy machine may let the writer finish first: try again)
+    else:
+        pytest.fail(f"the backup was never caught midway in {BACKUP_ATTEMPTS} attempts")
+    assert status == -signum if signum == signal.SIGKILL else status == 128 + signum
+    assert partial.exists() == (signum == signal.SIGKILL)  # a hidden leftover, never complete
+    assert "Traceback" not in (folder / "err").read_text()
+
+
+def kill_backup_midway(
+    local_cloud, cloud: HostileCloud, folder: Path, signum: int
+) -> tuple[int, Path]:
+    """Start a --make-backup of `cloud` in `folder`, send `signum` once its hidden partial file
+    appears: the run's exit status and the partial file's path."""
     argv = [sys.executable, "-m", "glancesync.cli", "--config-file", str(local_cloud.conf),
-            "--make-backup", "--backup-dir", "b", "--config", f"lock_file={tmp_path / 'lock'}",
+            "--make-backup", "--backup-dir", "b", "--config", f"lock_file={folder / 'lock'}",
             *as_master(cloud)]  # fmt: skip
-    with (tmp_path / "err").open("w") as stderr:
+    with (folder / "err").open("w") as stderr:
         child = subprocess.Popen(
             argv,
-            cwd=tmp_path,
+            cwd=folder,
             env=local_cloud.cli_environment(),
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,
         )
     try:
-        partial = wait_for(lambda: next((tmp_path / "b").glob("*/.*.partial"), None), child)
+        partial = wait_for(lambda: next((folder / "b").glob("*/.*.partial"), None), child)
         os.killpg(child.pid, signum)
-        status = child.wait(timeout=30)
+        return child.wait(timeout=30), partial
     finally:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
-
-    assert status == -signum if signum == signal.SIGKILL else status == 128 + signum
-    assert not (partial.parent / f"{MASTER}.csv").exists()
-    assert partial.exists() == (signum == signal.SIGKILL)  # a hidden leftover, never complete
-    assert "Traceback" not in (tmp_path / "err").read_text()

@@ -18,7 +18,7 @@ import pytest
 from localcloud_client import LocalCloud
 
 from glancesync.escaping import printable
-from hostile.conftest import GOOD, NAME, TARGET
+from hostile.conftest import GOOD, NAME, TARGET, put_master_image
 from hostile.server import Glance, HostileCloud, Keystone, image_record
 
 pytestmark = pytest.mark.integration
@@ -49,12 +49,7 @@ def hostile_regions(hostile) -> HostileCloud:
 @pytest.fixture
 def hostile_image(clean_cloud: LocalCloud) -> str:
     """A public image of the master region named with control characters."""
-    glance = clean_cloud.glance(clean_cloud.master_region)
-    image = glance.images.create(
-        name=HOSTILE_NAME, disk_format="raw", container_format="bare", visibility="public"
-    )
-    glance.images.upload(image.id, io.BytesIO(b"escaped " * 64))
-    return HOSTILE_NAME
+    return put_master_image(clean_cloud, HOSTILE_NAME, b"escaped " * 64)
 
 
 def test_a_name_with_escape_sequences_is_synced_exactly_and_printed_escaped(
