@@ -93,6 +93,18 @@ class Bench:
                 samples.setdefault(name, []).append(variant())
         return {name: statistics.median(samples[name]) for name in variants}
 
+    def save(self, name: str) -> None:
+        """The results as bench/results/NAME-<time>.json (the load at the end and the table
+        included), the table printed, and the file's path."""
+        self.results["machine"]["load_average_at_end"] = os.getloadavg()
+        self.results["table"] = self.rows
+        results_dir = REPO / "bench" / "results"
+        results_dir.mkdir(exist_ok=True)
+        path = results_dir / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+        path.write_text(json.dumps(self.results, indent=2) + "\n")
+        print_table(self.rows)
+        print(f"\nresults: {path}")
+
     def samples(self, part: str) -> dict[str, list[float]]:
         return self.results.setdefault("samples", {}).setdefault(part, {})
 
@@ -424,8 +436,6 @@ def main() -> int:
     repeat = args.repeat or (1 if args.quick else 3)
     cloud = Cloud()
     localcloud_checked("reset")
-    results_dir = REPO / "bench" / "results"
-    results_dir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="glancesync-bench-") as work:
         bench = Bench(cloud, Path(work), sizes, repeat)
         bench.results["machine"] = machine()
@@ -444,13 +454,7 @@ def main() -> int:
             part_noop(bench)
         finally:
             localcloud_checked("reset")
-    bench.results["machine"]["load_average_at_end"] = os.getloadavg()
-    bench.results["table"] = bench.rows
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = results_dir / f"bench-{stamp}{'-quick' if args.quick else ''}.json"
-    path.write_text(json.dumps(bench.results, indent=2) + "\n")
-    print_table(bench.rows)
-    print(f"\nresults: {path}")
+    bench.save("bench-quick" if args.quick else "bench")
     return 0
 
 

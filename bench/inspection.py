@@ -18,21 +18,18 @@ bench/results/inspection-<date>.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from cloudkit import REPO, Cloud, GiB, MiB, random_chunks
 from localcloud_client import localcloud_checked
 from oslo_utils.imageutils import format_inspector
 
-from bench import MASTER, Bench, machine, only, print_table, proxied, region_seconds, verdict
+from bench import MASTER, Bench, machine, only, proxied, region_seconds, verdict
 from glancesync.formats import Inspection
 from glancesync.image import Image
 from glancesync.transfer import CHUNK_SIZE
@@ -177,8 +174,6 @@ def main() -> int:
     repeat = args.repeat or (1 if args.quick else 3)
     cloud = Cloud()
     localcloud_checked("reset")
-    results_dir = REPO / "bench" / "results"
-    results_dir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="glancesync-bench-") as work:
         bench = Bench(cloud, Path(work), sizes, repeat)
         bench.results["machine"] = machine()
@@ -189,13 +184,7 @@ def main() -> int:
             part_check_formats(bench)
         finally:
             localcloud_checked("reset")
-    bench.results["machine"]["load_average_at_end"] = os.getloadavg()
-    bench.results["table"] = bench.rows
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = results_dir / f"inspection-{stamp}{'-quick' if args.quick else ''}.json"
-    path.write_text(json.dumps(bench.results, indent=2) + "\n")
-    print_table(bench.rows)
-    print(f"\nresults: {path}")
+    bench.save("inspection-quick" if args.quick else "inspection")
     return 0
 
 
