@@ -427,34 +427,41 @@ def print_table(rows: list[tuple[str, str, str, str]]) -> None:
         print(f"  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@contextmanager
+def benchmark_run(
+    name: str, title: str, big_image: str = BIG, sizes: Any = None
+) -> Iterator[Bench]:
+    """A benchmark's run from its command line (--quick, --repeat): a Bench on the emptied
+    local cloud with the big image `big_image` in the master; the cloud is emptied again at
+    the end, and the results are saved as bench/results/NAME[-quick]-<time>.json. `sizes`:
+    the benchmark's own sizes class (`.of(quick)`, with `.big`), `Sizes` by default."""
+    parser = argparse.ArgumentParser(description=title)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--repeat", type=int, help="runs per variant (default 3, quick 1)")
     args = parser.parse_args()
-    sizes = Sizes.of(args.quick)
     repeat = args.repeat or (1 if args.quick else 3)
     cloud = Cloud()
     localcloud_checked("reset")
     with tempfile.TemporaryDirectory(prefix="glancesync-bench-") as work:
-        bench = Bench(cloud, Path(work), sizes, repeat)
+        bench = Bench(cloud, Path(work), (sizes or Sizes).of(args.quick), repeat)
         bench.results["machine"] = machine()
-        print(
-            f"glancesync data-path benchmark, {'quick' if args.quick else 'full'}, "
-            f"median of {repeat}",
-            flush=True,
-        )
+        print(f"{title}, {'quick' if args.quick else 'full'}, median of {repeat}", flush=True)
         try:
-            bench.results["big_image"] = cloud.put_random(MASTER, BIG, sizes.big)
-            one_region = part_one_region(bench)
-            part_three_regions(bench, one_region)
-            part_memory(bench)
-            build_many_images(bench)
-            part_show_status(bench)
-            part_noop(bench)
+            bench.results["big_image"] = cloud.put_random(MASTER, big_image, bench.sizes.big)
+            yield bench
         finally:
             localcloud_checked("reset")
-    bench.save("bench-quick" if args.quick else "bench")
+    bench.save(f"{name}-quick" if args.quick else name)
+
+
+def main() -> int:
+    with benchmark_run("bench", "glancesync data-path benchmark") as bench:
+        one_region = part_one_region(bench)
+        part_three_regions(bench, one_region)
+        part_memory(bench)
+        build_many_images(bench)
+        part_show_status(bench)
+        part_noop(bench)
     return 0
 
 

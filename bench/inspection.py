@@ -17,19 +17,15 @@ bench/results/inspection-<date>.json.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from cloudkit import REPO, Cloud, GiB, MiB, random_chunks
-from localcloud_client import localcloud_checked
+from cloudkit import REPO, GiB, MiB, random_chunks
 from oslo_utils.imageutils import format_inspector
 
-from bench import MASTER, Bench, machine, only, proxied, region_seconds, verdict
+from bench import MASTER, Bench, benchmark_run, only, proxied, region_seconds, verdict
 from glancesync.formats import Inspection
 from glancesync.image import Image
 from glancesync.transfer import CHUNK_SIZE
@@ -166,25 +162,9 @@ def check(bench: Bench, *overrides: str):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--repeat", type=int, help="runs per variant (default 3, quick 1)")
-    args = parser.parse_args()
-    sizes = Sizes.of(args.quick)
-    repeat = args.repeat or (1 if args.quick else 3)
-    cloud = Cloud()
-    localcloud_checked("reset")
-    with tempfile.TemporaryDirectory(prefix="glancesync-bench-") as work:
-        bench = Bench(cloud, Path(work), sizes, repeat)
-        bench.results["machine"] = machine()
-        print(f"format inspection benchmark, median of {repeat}", flush=True)
-        try:
-            cloud.put_random(MASTER, BIG, sizes.big)
-            part_overhead(bench)
-            part_check_formats(bench)
-        finally:
-            localcloud_checked("reset")
-    bench.save("inspection-quick" if args.quick else "inspection")
+    with benchmark_run("inspection", "format inspection benchmark", BIG, Sizes) as bench:
+        part_overhead(bench)
+        part_check_formats(bench)
     return 0
 
 
