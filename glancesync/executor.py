@@ -52,6 +52,9 @@ class ImageService(Protocol):
         remove_properties: Sequence[str] = (),
     ) -> Image: ...
     def delete_image(self, image_id: str) -> None: ...
+    def add_tag(self, image: Image, tag: str) -> None: ...
+    def deactivate(self, image: Image) -> None: ...
+    def reactivate(self, image: Image) -> None: ...
     def finish_upload(self, uploaded: Image, protected: bool) -> Image: ...
 
 
@@ -95,7 +98,7 @@ class Executor:
         self._apply_in_order(report, steps)
         for item in plan.items:
             if item.action is Action.NONE:
-                self.output.quiet(self._counted(report, item, Result.NONE))
+                self.output.unchanged(self._counted(report, item, Result.NONE), item)
         report.seconds = time.monotonic() - started
         return report
 
@@ -182,7 +185,7 @@ class Executor:
     def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
         """Carry out one item; returns the bytes uploaded."""
         if item.action.patches:
-            self._update_metadata(item.regional, item.change, uploaded_ids)
+            self._patch(item, uploaded_ids)
             return 0
         new = self._upload(item.master, item.upload, uploaded_ids)
         uploaded_ids[item.master.name] = new.id
@@ -203,9 +206,20 @@ class Executor:
             ) from error
         return new.size or 0
 
+    def _patch(self, item: PlanItem, uploaded_ids: Mapping[str, str]) -> None:
+        """A metadata update, within the reactivation or before the deactivation of a copy
+        that follows the master's state."""
+        if item.action is Action.REACTIVATE:
+            self.destination.reactivate(item.regional)
+        if item.change is not None:
+            self._update_metadata(item.regional, item.change, uploaded_ids)
+        if item.action is Action.DEACTIVATE:
+            self.destination.deactivate(item.regional)
+
     def _update_metadata(
         self, regional: Image, change: MetadataChange, uploaded_ids: Mapping[str, str]
     ) -> None:
+        """One patch of the keys that differ, then one call per tag added."""
         properties = {
             **change.set_properties,
             **_resolve(change.references, uploaded_ids, regional.name),
@@ -213,6 +227,8 @@ class Executor:
         self.destination.update_image(
             regional, change.attributes, properties, change.remove_properties
         )
+        for tag in change.add_tags:
+            self.destination.add_tag(regional, tag)
 
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
         """Create, stream the master's bytes into, and verify the regional copy of `master`."""

@@ -66,7 +66,13 @@ from glancesync.errors import (
     api_error_type,
 )
 from glancesync.escaping import printable
-from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
+from glancesync.image import (
+    DEACTIVATION_MARK,
+    GLANCE_CORE_FIELDS,
+    UPLOAD_MARKER,
+    Image,
+    NewImage,
+)
 from glancesync.settings import PASSWORD, TOKEN, TargetSettings
 from glancesync.transfer import CHUNK_SIZE
 
@@ -109,6 +115,7 @@ def image_from_record(record: Any, region: str, what: str = "read image") -> Ima
         os_hash_algo=record.get("os_hash_algo"),
         os_hash_value=record.get("os_hash_value"),
         visibility=record.get("visibility", "private"),
+        os_hidden=bool(record.get("os_hidden")),
         disk_format=record.get("disk_format"),
         container_format=record.get("container_format"),
         min_ram=record.get("min_ram") or 0,
@@ -177,10 +184,10 @@ def json_pointer(key: str) -> str:
     return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
-def upload_mark() -> str:
-    """The value of UPLOAD_MARKER: when, where and by which process the upload began."""
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"started {started} by glancesync on {socket.gethostname()} pid {os.getpid()}"
+def glancesync_mark(event: str) -> str:
+    """The value of one of glancesync's marks: what it did, when, where and by which process."""
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{event} {when} by glancesync on {socket.gethostname()} pid {os.getpid()}"
 
 
 # --- failures and retries
@@ -531,19 +538,21 @@ class RegionGlance:
         )
 
     def list_images(self, page_size: int = LIST_PAGE_SIZE) -> list[Image]:
-        """Every image the target's project can see, following pagination (bounded: see
-        `page_problem`)."""
+        """Every image the target's project can see, hidden ones included: Glance lists those
+        only when asked for them alone (`os_hidden=true`), so two listings, each following
+        pagination, bounded together (see `page_problem`)."""
         images: list[Image] = []
         followed: set[str] = set()
-        url: str | None = f"/v2/images?limit={page_size}"
-        while url is not None:
-            followed.add(url)
-            body = self._json("list images", "GET", url)
-            records, url = body.get("images"), body.get("next")
-            problem = page_problem(records, url, followed, page_size, len(images))
-            if problem is not None:
-                raise RegionError(f"list images failed: {problem}", region=self.full_name)
-            images.extend(image_from_record(r, self.full_name, "list images") for r in records)
+        for hidden_filter in ("", "&os_hidden=true"):
+            url: str | None = f"/v2/images?limit={page_size}{hidden_filter}"
+            while url is not None:
+                followed.add(url)
+                body = self._json("list images", "GET", url)
+                records, url = body.get("images"), body.get("next")
+                problem = page_problem(records, url, followed, page_size, len(images))
+                if problem is not None:
+                    raise RegionError(f"list images failed: {problem}", region=self.full_name)
+                images.extend(image_from_record(r, self.full_name, "list images") for r in records)
         return images
 
     def get_image(self, image_id: str) -> Image:
@@ -552,7 +561,7 @@ class RegionGlance:
 
     def create_image(self, new: NewImage) -> Image:
         """Create the record, marked with UPLOAD_MARKER until `upload` completes. Not retried."""
-        body = {**new.body(), UPLOAD_MARKER: upload_mark()}
+        body = {**new.body(), UPLOAD_MARKER: glancesync_mark("started")}
         record = self._json(
             "create image", "POST", "/v2/images", image=new.name, json=body, idempotent=False
         )
@@ -613,6 +622,32 @@ class RegionGlance:
             return current
         record = self._patch("update image", current.id, operations, image=current.name)
         return image_from_record(record, self.full_name, "update image")
+
+    def add_tag(self, image: Image, tag: str) -> None:
+        """Add one tag to the image (Glance's call per tag); its other tags stay."""
+        path = image_path(image.id, f"/tags/{quote(tag, safe='')}")
+        self._request("add tag", "PUT", path, image=image.name)
+
+    def deactivate(self, image: Image) -> None:
+        """Mark the image as deactivated by glancesync (DEACTIVATION_MARK), then deactivate it;
+        both calls may be repeated (Glance deactivates a deactivated image as a no-op)."""
+        self.update_image(image, set_properties={DEACTIVATION_MARK: glancesync_mark("deactivated")})
+        self._request(
+            "deactivate image",
+            "POST",
+            image_path(image.id, "/actions/deactivate"),
+            image=image.name,
+        )
+
+    def reactivate(self, image: Image) -> None:
+        """Reactivate the image (a no-op on an active one), then remove DEACTIVATION_MARK."""
+        self._request(
+            "reactivate image",
+            "POST",
+            image_path(image.id, "/actions/reactivate"),
+            image=image.name,
+        )
+        self.update_image(image, remove_properties=(DEACTIVATION_MARK,))
 
     def delete_image(self, image_id: str) -> None:
         self._request("delete image", "DELETE", image_path(image_id), image=image_id)

@@ -44,6 +44,16 @@ _VERBS = {
     "upload": ("upload", "uploaded"),
     "replace": ("replace", "replaced"),
     "rename": ("upload and keep the old copy of", "uploaded and kept the old copy of"),
+    "deactivate": ("deactivate", "deactivated"),
+    "reactivate": ("reactivate", "reactivated"),
+}
+
+# The text line of an image left as it is because of its life (README, image life), by status.
+_LEFT_AS_IT_IS = {
+    "waiting": "waiting for {name}: still {status} in the master, nothing done until it is active",
+    "ok_deactivated_in_region": "left {name} ({id}) as it is: deactivated in the region by "
+    "someone else",
+    "ok_deactivated_in_master": "not copying {name}: deactivated in the master",
 }
 
 
@@ -95,6 +105,13 @@ class Output:
     def failure(self, outcome: ItemOutcome) -> None:
         """The action that stopped its region."""
         self.sink(outcome, f"{outcome.region}: FAILED {outcome.error}")
+
+    def unchanged(self, outcome: ItemOutcome, item: PlanItem) -> None:
+        """An image with nothing to do: a line only when its life leaves it as it is."""
+        line = _LEFT_AS_IT_IS.get(item.status.value)
+        image = item.regional or item.master
+        text = line and line.format(name=item.master.name, id=image.id, status=item.master.status)
+        self.sink(outcome, f"{outcome.region}: {text}" if text else None)
 
     def quiet(self, outcome: ItemOutcome) -> None:
         """An outcome without a text line: nothing to do, or not attempted."""
@@ -153,7 +170,9 @@ def describe_change(change: MetadataChange, dry_run: bool) -> str:
         else f"set {key}: {new}"
         for key, new in news.items()
     ]
-    remove, keep = ("remove", "keep") if dry_run else ("removed", "kept")
+    remove, keep, add = ("remove", "keep", "add") if dry_run else ("removed", "kept", "added")
+    if change.add_tags:
+        clauses.append(f"{add} tags {', '.join(change.add_tags)}")
     if change.remove_properties:
         clauses.append(f"{remove} {', '.join(change.remove_properties)}")
     if change.kept:

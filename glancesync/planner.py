@@ -24,6 +24,12 @@ Decisions where the spec is silent:
   in every region where it is synchronised, whatever the region holds: it is never copied and
   no metadata of its is brought over; a region's copy is left as it is. An image whose kernel
   or ramdisk is `error_format` without a copy in the region is `error_ami`.
+- Image life (`imagelife`): a master image still arriving is `waiting` in every region where
+  it is synchronised, whatever the region holds; a regional copy deactivated by someone else is
+  `ok_deactivated_in_region`, left alone whatever its content; a deactivated master image
+  without a copy of its content is `ok_deactivated_in_master` (never uploaded). A copy with the
+  master's content follows its state: `pending_metadata` with action DEACTIVATE or REACTIVATE
+  (and the metadata change, if any, done with it). A tag the copy lacks is a metadata change.
 - Obsolete images (§8) have no status of their own: an obsolete item is `pending_metadata`
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
@@ -37,8 +43,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from glancesync import imagelife
 from glancesync.formats import Verdict, verdict_of
-from glancesync.image import COMPARED_ATTRIBUTES, UPLOAD_MARKER, Image, NewImage
+from glancesync.image import (
+    COMPARED_ATTRIBUTES,
+    DEACTIVATION_MARK,
+    UPLOAD_MARKER,
+    Image,
+    NewImage,
+)
 from glancesync.settings import OnConflict, SyncRules
 
 OBSOLETE_SUFFIX = "_obsolete"
@@ -58,6 +71,9 @@ class Status(str, Enum):
     ERROR_CHECKSUM = "error_checksum"
     ERROR_AMI = "error_ami"
     ERROR_FORMAT = "error_format"
+    WAITING = "waiting"
+    OK_DEACTIVATED_IN_REGION = "ok_deactivated_in_region"
+    OK_DEACTIVATED_IN_MASTER = "ok_deactivated_in_master"
 
 
 class Action(str, Enum):
@@ -69,6 +85,8 @@ class Action(str, Enum):
     REPLACE = "replace"  # upload, verify, then delete the old regional image
     RENAME = "rename"  # upload, verify, then rename the old one to `<name>.old`, private
     OBSOLETE = "obsolete"  # patch a regional image into the master's `X_obsolete` (§8)
+    DEACTIVATE = "deactivate"  # update metadata, mark and deactivate: the master is deactivated
+    REACTIVATE = "reactivate"  # reactivate, unmark and update metadata: the master is active
 
     @property
     def uploads(self) -> bool:
@@ -78,14 +96,24 @@ class Action(str, Enum):
     @property
     def patches(self) -> bool:
         """Whether the action only patches a regional image's metadata."""
-        return self in (Action.UPDATE_METADATA, Action.OBSOLETE)
+        return self in (Action.UPDATE_METADATA, Action.OBSOLETE, *_FOLLOWING)
 
+
+_FOLLOWING = (Action.DEACTIVATE, Action.REACTIVATE)
 
 _ACTION_OF_NEW_CONTENT = {
     Status.PENDING_UPLOAD: Action.UPLOAD,
     Status.PENDING_REPLACE: Action.REPLACE,
     Status.PENDING_RENAME: Action.RENAME,
 }
+
+# Statuses whose image is left as it is: no action, no metadata change.
+_LEFT_AS_IT_IS = (
+    Status.OK_STALLED_CHECKSUM,
+    Status.WAITING,
+    Status.OK_DEACTIVATED_IN_REGION,
+    Status.OK_DEACTIVATED_IN_MASTER,
+)
 
 _STATUS_ON_CONFLICT = {
     OnConflict.DONTUPDATE: Status.OK_STALLED_CHECKSUM,
@@ -111,12 +139,18 @@ class MetadataChange:
     kept: tuple[str, ...] = ()
     """Regional properties that differ from the master's and are left as they are (not
     compared): shown, never written."""
+    add_tags: tuple[str, ...] = ()
+    """The master's tags the regional image lacks (its own tags stay)."""
 
     @property
     def is_empty(self) -> bool:
         """Nothing to write (`kept` properties alone need no update)."""
         return not (
-            self.attributes or self.set_properties or self.remove_properties or self.references
+            self.attributes
+            or self.set_properties
+            or self.remove_properties
+            or self.references
+            or self.add_tags
         )
 
 
@@ -142,7 +176,7 @@ class PlanItem:
     """The matched regional image, if any."""
     action: Action = Action.NONE
     change: MetadataChange | None = None
-    """For UPDATE_METADATA and OBSOLETE."""
+    """For UPDATE_METADATA and OBSOLETE; for DEACTIVATE and REACTIVATE, if metadata differs."""
     upload: UploadSpec | None = None
     """For UPLOAD, REPLACE and RENAME."""
     problem: str | None = None
@@ -199,12 +233,13 @@ class _References:
 def select_master_images(
     master_images: Iterable[Image], master_project_id: str
 ) -> tuple[tuple[Image, ...], tuple[str, ...]]:
-    """The master images considered (§3): active, named, the master project's or unowned,
-    with a unique name, and not an unfinished upload of ours. Returns them and the warnings."""
+    """The master images considered (§3): active, deactivated or still arriving, named, the
+    master project's or unowned, with a unique name, and not an unfinished upload of ours.
+    Returns them and the warnings."""
     considered = [
         image
         for image in master_images
-        if image.status == "active"
+        if imagelife.is_considered_master(image)
         and image.name
         and UPLOAD_MARKER not in image.properties
         and _owned_by(image, master_project_id)
@@ -262,7 +297,9 @@ def plan_region(
     for image in synchronised:
         regional = matches.get(image.name)
         status = (
-            Status.ERROR_FORMAT if image.id in barred else _content_status(image, regional, rules)
+            _life_status(image, regional)
+            or (Status.ERROR_FORMAT if image.id in barred else None)
+            or _content_status(image, regional, rules)
         )
         matched[image.id] = _Matched(image, regional, status)
     items = [_plan_item(entry, matched, rules, barred, warnings) for entry in matched.values()]
@@ -318,7 +355,7 @@ def _match(
                 f"image {image.name} ({image.id}) of project {image.owner} ignored:"
                 " only_tenant_images is set"
             )
-        elif image.status != "active":
+        elif not imagelife.is_candidate_copy(image):
             warnings.append(f"image {image.name} ({image.id}) ignored: status {image.status}")
         else:
             candidates.setdefault(image.name, []).append(image)
@@ -332,6 +369,26 @@ def _pick(master: Image, images: list[Image], warnings: list[str]) -> Image:
         ids = ", ".join(image.id for image in images)
         warnings.append(f"{len(images)} images named {master.name} ({ids}): {kept.id} is used")
     return kept
+
+
+def _life_status(master: Image, regional: Image | None) -> Status | None:
+    """The status an image's life gives it whatever its content, or None (see `imagelife`)."""
+    if imagelife.is_arriving(master):
+        return Status.WAITING
+    if regional is not None and imagelife.deactivated_by_others(regional):
+        return Status.OK_DEACTIVATED_IN_REGION
+    if imagelife.is_deactivated(master) and not (regional and master.same_content(regional)):
+        return Status.OK_DEACTIVATED_IN_MASTER
+    return None
+
+
+def _following_action(master: Image, regional: Image) -> Action | None:
+    """DEACTIVATE or REACTIVATE when a copy with the master's content must follow its state."""
+    if imagelife.needs_deactivation(master, regional):
+        return Action.DEACTIVATE
+    if imagelife.needs_reactivation(master, regional):
+        return Action.REACTIVATE
+    return None
 
 
 def _content_status(master: Image, regional: Image | None, rules: SyncRules) -> Status:
@@ -370,7 +427,7 @@ def _plan_item(
         )
         warnings.append(problem)
         return PlanItem(status, master, regional, problem=problem)
-    if status is Status.OK_STALLED_CHECKSUM:
+    if status in _LEFT_AS_IT_IS:
         return PlanItem(status, master, regional)
     references = _references(master, matched)
     if references.missing:
@@ -389,14 +446,15 @@ def _plan_item(
             upload=upload,
         )
     change = _metadata_change(master, regional, rules, references)
-    if change.is_empty:
+    following = _following_action(master, regional)
+    if change.is_empty and following is None:
         return PlanItem(Status.OK, master, regional)
     return PlanItem(
         Status.PENDING_AMI if references.pending else Status.PENDING_METADATA,
         master,
         regional,
-        Action.UPDATE_METADATA,
-        change=change,
+        following or Action.UPDATE_METADATA,
+        change=None if change.is_empty else change,
     )
 
 
@@ -423,7 +481,7 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
 
 def _is_metadata(key: str) -> bool:
     """Whether a user property is metadata: not a reference, not a mark of glancesync's."""
-    return key not in REFERENCE_PROPERTIES and key != UPLOAD_MARKER
+    return key not in REFERENCE_PROPERTIES and key not in (UPLOAD_MARKER, DEACTIVATION_MARK)
 
 
 def _synced_properties(
@@ -452,6 +510,7 @@ def _upload_spec(master: Image, rules: SyncRules, references: _References) -> Up
     return UploadSpec(
         name=master.name,
         visibility=master.visibility,
+        os_hidden=master.os_hidden,
         disk_format=master.disk_format,
         container_format=master.container_format,
         min_ram=master.min_ram,
@@ -495,6 +554,7 @@ def _metadata_change(
         remove_properties,
         references.pending,
         kept,
+        imagelife.tags_to_add(master, regional),
     )
 
 
@@ -505,6 +565,7 @@ def _change(
     remove_properties: tuple[str, ...],
     references: Mapping[str, str],
     kept: tuple[str, ...] = (),
+    add_tags: tuple[str, ...] = (),
 ) -> MetadataChange:
     """The change, with the regional values it replaces."""
     previous: dict[str, object] = {name: getattr(regional, name) for name in attributes}
@@ -513,7 +574,9 @@ def _change(
         for key in (*set_properties, *references)
         if key in regional.properties
     )
-    return MetadataChange(attributes, set_properties, remove_properties, references, previous, kept)
+    return MetadataChange(
+        attributes, set_properties, remove_properties, references, previous, kept, add_tags
+    )
 
 
 def _differing_attributes(
@@ -550,7 +613,7 @@ def _obsolete_items(
     items = []
     for master in master_images:
         retired = master.name.removesuffix(OBSOLETE_SUFFIX)
-        if retired == master.name or not retired:
+        if retired == master.name or not retired or imagelife.is_arriving(master):
             continue
         if retired in synchronised_names:
             warnings.append(f"{master.name} ignored: the master also synchronises {retired}")

@@ -92,8 +92,9 @@ def outcome_of(
 
 def metadata_diff(change: MetadataChange) -> dict[str, object]:
     """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
-    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
-    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
+    "remove": [key…], "keep": [key…], "add_tags": [tag…]}; "old" is null where the region has
+    no value, and a reference to an image uploaded in this run is {"old": …, "new_copy_of":
+    name}."""
     changed: dict[str, object] = {**change.attributes, **change.set_properties}
     entries: dict[str, dict[str, object]] = {
         key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
@@ -102,7 +103,12 @@ def metadata_diff(change: MetadataChange) -> dict[str, object]:
         (key, {"old": change.previous.get(key), "new_copy_of": name})
         for key, name in change.references.items()
     )
-    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
+    return {
+        "set": entries,
+        "remove": list(change.remove_properties),
+        "keep": list(change.kept),
+        "add_tags": list(change.add_tags),
+    }
 
 
 @dataclass

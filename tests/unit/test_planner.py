@@ -171,7 +171,7 @@ def test_master_selection_keeps_active_named_images_of_the_master_project_or_uno
         master("own"),
         master("unowned", owner=None),
         master("foreign", owner=OTHER),
-        master("queued", status="queued"),
+        master("killed", status="killed"),
         master("", id="m-unnamed"),
     ]
     selected, warnings = select_master_images(images, PROJECT)
@@ -373,10 +373,10 @@ STATUS_CASES = [
     ),
     pytest.param(
         [master("a")],
-        [regional("a", status="deactivated")],
+        [regional("a", status="saving")],
         {},
         {"a": ("pending_upload", "upload")},
-        id="non-active regional image ignored: pending_upload",
+        id="regional image neither active nor deactivated ignored: pending_upload",
     ),
     pytest.param(
         [master("a")],
