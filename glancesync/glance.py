@@ -540,10 +540,11 @@ class RegionGlance:
     def list_images(self, page_size: int = LIST_PAGE_SIZE) -> list[Image]:
         """Every image the target's project can see, hidden ones included: Glance lists those
         only when asked for them alone (`os_hidden=true`), so two listings, each following
-        pagination, bounded together (see `page_problem`)."""
-        images: list[Image] = []
-        followed: set[str] = set()
+        pagination (each bounded, see `page_problem`; MAX_IMAGES for both). An image in both
+        (from a server that ignores the filter) counts once."""
+        images: dict[str, Image] = {}
         for hidden_filter in ("", "&os_hidden=true"):
+            followed: set[str] = set()
             url: str | None = f"/v2/images?limit={page_size}{hidden_filter}"
             while url is not None:
                 followed.add(url)
@@ -552,8 +553,10 @@ class RegionGlance:
                 problem = page_problem(records, url, followed, page_size, len(images))
                 if problem is not None:
                     raise RegionError(f"list images failed: {problem}", region=self.full_name)
-                images.extend(image_from_record(r, self.full_name, "list images") for r in records)
-        return images
+                for record in records:
+                    image = image_from_record(record, self.full_name, "list images")
+                    images.setdefault(image.id, image)
+        return list(images.values())
 
     def get_image(self, image_id: str) -> Image:
         body = self._json("get image", "GET", image_path(image_id), image=image_id)

@@ -116,6 +116,7 @@ def test_a_metadata_update_names_each_key_set_removed_and_kept(cloud, tmp_path, 
         "set": {"type": {"old": "old", "new": "base"}},
         "remove": [],
         "keep": ["hw_qemu_guest_agent"],
+        "add_tags": [],
     }
 
 
