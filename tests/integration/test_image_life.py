@@ -98,32 +98,28 @@ def test_a_master_deactivation_deactivates_every_copy_and_a_reactivation_undoes_
     assert synced(cloud).exit_status == 0
     cloud.client("Madrid").images.deactivate(image["id"])
 
-    dry = synced(cloud, REGIONS, mode=Mode.DRY_RUN)
-    assert [line for line in dry.lines if "deactivate" in line] == [
-        f"{region}: would deactivate compromised" for region in REGIONS
-    ]
-    assert all(cloud.only(region, "compromised")["status"] == "active" for region in COPIES)
+    copies = copies_after_a_run_saying(cloud, "would deactivate", Mode.DRY_RUN)
+    assert [copy["status"] for copy in copies] == ["active"] * len(COPIES)
 
-    outcome = synced(cloud)
-    assert outcome.exit_status == 0
-    assert [line for line in outcome.lines if "deactivated" in line] == [
-        f"{region}: deactivated compromised" for region in REGIONS
-    ]
-    for region in COPIES:
-        copy = cloud.only(region, "compromised")
-        assert copy["status"] == "deactivated"
-        assert "by glancesync" in copy[MARK]
+    copies = copies_after_a_run_saying(cloud, "deactivated")
+    assert [copy["status"] for copy in copies] == ["deactivated"] * len(COPIES)
+    assert all("by glancesync" in copy[MARK] for copy in copies)
 
     cloud.client("Madrid").images.reactivate(image["id"])
-    outcome = synced(cloud)
+    copies = copies_after_a_run_saying(cloud, "reactivated")
+    assert [copy["status"] for copy in copies] == ["active"] * len(COPIES)
+    assert not any(MARK in copy for copy in copies)
+
+
+def copies_after_a_run_saying(cloud: Cloud, verb: str, mode: Mode = Mode.SYNC) -> list[dict]:
+    """Run on REGIONS; it must succeed and say `REGION: VERB compromised` for each region (and
+    nothing else of it); the copies then."""
+    outcome = synced(cloud, REGIONS, mode=mode)
     assert outcome.exit_status == 0
-    assert [line for line in outcome.lines if "reactivated" in line] == [
-        f"{region}: reactivated compromised" for region in REGIONS
+    assert [line for line in outcome.lines if "compromised" in line] == [
+        f"{region}: {verb} compromised" for region in REGIONS
     ]
-    for region in COPIES:
-        copy = cloud.only(region, "compromised")
-        assert copy["status"] == "active"
-        assert MARK not in copy
+    return [cloud.only(region, "compromised") for region in COPIES]
 
 
 def test_a_copy_deactivated_by_the_regions_admin_is_left_alone_and_never_duplicated(
