@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import IO, Any
 
 from glancesync.errors import Forbidden, NotFound, RegionError
-from glancesync.image import UPLOAD_MARKER, Image, NewImage
+from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, Image, NewImage
 
 PROJECT = "project-1"
 NEW_IMAGE_FIELDS = tuple(attribute.name for attribute in fields(NewImage))
@@ -141,6 +141,26 @@ class MemoryGlance:
     def finish_upload(self, uploaded: Image, protected: bool) -> Image:
         attributes = {"protected": True} if protected else {}
         return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
+
+    def add_tag(self, image: Image, tag: str) -> None:
+        self._call("add_tag", image.id)
+        current = self._image(image.id)
+        self.images[image.id] = replace(current, tags=tuple(sorted({*current.tags, tag})))
+
+    def deactivate(self, image: Image) -> None:
+        """Marked, then deactivated, as `RegionGlance.deactivate`."""
+        self._call("deactivate", image.id)
+        marked = {**self._image(image.id).properties, DEACTIVATION_MARK: "deactivated in memory"}
+        self.images[image.id] = replace(
+            self.images[image.id], status="deactivated", properties=marked
+        )
+
+    def reactivate(self, image: Image) -> None:
+        """Reactivated, then unmarked, as `RegionGlance.reactivate`."""
+        self._call("reactivate", image.id)
+        current = self._image(image.id)
+        unmarked = {k: v for k, v in current.properties.items() if k != DEACTIVATION_MARK}
+        self.images[image.id] = replace(current, status="active", properties=unmarked)
 
 
 @dataclass

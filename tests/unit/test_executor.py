@@ -6,7 +6,7 @@ import pytest
 
 from glancesync.errors import RegionError
 from glancesync.executor import Executor
-from glancesync.image import UPLOAD_MARKER, Image
+from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, Image
 from glancesync.output import Output
 from glancesync.planner import RegionPlan, plan_region
 from glancesync.report import ItemOutcome, RegionReport, Result
@@ -220,3 +220,50 @@ def test_a_failure_names_its_region_and_image_once_and_a_master_failure_its_regi
     report = run.apply()
     assert report.failure == "image app: upload failed: region Madrid: download image failed: cut"
     assert run.lines == [f"Lisbon: FAILED {report.failure}"]
+
+
+def test_a_copy_follows_the_masters_deactivation_after_its_metadata_and_tags() -> None:
+    run = Run()
+    run.master_image("app", b"app", status="deactivated", tags=("retired",))
+    run.regional_image("app", b"app", visibility="private")
+    report = run.apply()
+    (copy,) = run.region.named("app")
+    assert run.writes() == [("update", "app"), ("add_tag", "app"), ("deactivate", "app")]
+    assert (copy.status, copy.visibility, copy.tags) == ("deactivated", "public", ("retired",))
+    assert run.lines == [
+        "Lisbon: deactivated app: set visibility: private → public; added tags retired"
+    ]
+    assert dict(report.statuses) == {"ok": 1}
+
+
+def test_a_copy_glancesync_deactivated_is_reactivated_before_its_metadata_is_updated() -> None:
+    run = Run()
+    run.master_image("app", b"app")
+    run.regional_image("app", b"app", status="deactivated", min_ram=1,
+                       properties={DEACTIVATION_MARK: "by glancesync"})  # fmt: skip
+    run.apply()
+    (copy,) = run.region.named("app")
+    assert run.writes() == [("reactivate", "app"), ("update", "app")]
+    assert (copy.status, copy.min_ram, copy.properties) == ("active", 0, {})
+
+
+def test_a_copy_deactivated_by_someone_else_gets_no_call_and_a_line() -> None:
+    run = Run()
+    run.master_image("app", b"app", tags=("new",))
+    regional = run.regional_image("app", b"app", status="deactivated")
+    report = run.apply()
+    assert run.writes() == []
+    assert run.lines == [
+        f"Lisbon: left app ({regional.id}) as it is: deactivated in the region by someone else"
+    ]
+    assert dict(report.statuses) == {"ok_deactivated_in_region": 1}
+    assert report.succeeded and not report.decisions
+
+
+def test_a_dry_run_says_what_would_be_deactivated_and_writes_nothing() -> None:
+    run = Run()
+    run.master_image("app", b"app", status="deactivated")
+    run.regional_image("app", b"app")
+    run.apply(dry_run=True)
+    assert run.writes() == []
+    assert run.lines == ["Lisbon: would deactivate app"]
