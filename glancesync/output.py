@@ -15,6 +15,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from glancesync.escaping import printable
+from glancesync.imagelife import is_arriving
 
 if TYPE_CHECKING:
     from glancesync.image import Image
@@ -50,7 +51,7 @@ _VERBS = {
 
 # The text line of an image left as it is because of its life (README, image life), by status.
 _LEFT_AS_IT_IS = {
-    "waiting": "waiting for {name}: still {status} in the master, nothing done until it is active",
+    "waiting": "waiting for {name}: {arriving} in the master, nothing done until it is active",
     "ok_deactivated_in_region": "left {name} ({id}) as it is: deactivated in the region by "
     "someone else",
     "ok_deactivated_in_master": "not copying {name}: deactivated in the master",
@@ -110,7 +111,12 @@ class Output:
         """An image with nothing to do: a line only when its life leaves it as it is."""
         line = _LEFT_AS_IT_IS.get(item.status.value)
         image = item.regional or item.master
-        text = line and line.format(name=item.master.name, id=image.id, status=item.master.status)
+        arriving = (
+            f"still {item.master.status}"
+            if is_arriving(item.master)
+            else "its kernel or ramdisk is still arriving"
+        )
+        text = line and line.format(name=item.master.name, id=image.id, arriving=arriving)
         self.sink(outcome, f"{outcome.region}: {text}" if text else None)
 
     def quiet(self, outcome: ItemOutcome) -> None:

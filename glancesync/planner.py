@@ -30,6 +30,7 @@ Decisions where the spec is silent:
   without a copy of its content is `ok_deactivated_in_master` (never uploaded). A copy with the
   master's content follows its state: `pending_metadata` with action DEACTIVATE or REACTIVATE
   (and the metadata change, if any, done with it). A tag the copy lacks is a metadata change.
+  An image whose kernel or ramdisk is still arriving is `waiting` too.
 - Obsolete images (§8) have no status of their own: an obsolete item is `pending_metadata`
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
@@ -228,6 +229,7 @@ class _References:
     known: Mapping[str, str]  # property -> regional UUID
     pending: Mapping[str, str]  # property -> name of an image uploaded in this run
     missing: tuple[str, ...]  # properties pointing at images not synchronised to the target
+    waiting: bool = False  # one points at a master image still arriving
 
 
 def select_master_images(
@@ -430,6 +432,8 @@ def _plan_item(
     if status in _LEFT_AS_IT_IS:
         return PlanItem(status, master, regional)
     references = _references(master, matched)
+    if references.waiting:
+        return PlanItem(Status.WAITING, master, regional)
     if references.missing:
         problem = (
             f"{master.name} needs {', '.join(references.missing)} not synchronised to this target"
@@ -463,12 +467,15 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
     known: dict[str, str] = {}
     pending: dict[str, str] = {}
     missing: list[str] = []
+    waiting = False
     for key in REFERENCE_PROPERTIES:
         uuid = master.properties.get(key)
         if not uuid:
             continue
         dependency = matched.get(uuid)
-        if dependency is None:
+        if dependency is not None and dependency.status is Status.WAITING:
+            waiting = True
+        elif dependency is None:
             missing.append(f"{key} {uuid}")
         elif dependency.status in _ACTION_OF_NEW_CONTENT:
             pending[key] = dependency.master.name
@@ -476,7 +483,7 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
             missing.append(f"{key} {uuid} ({dependency.master.name}: {dependency.status.value})")
         else:
             known[key] = dependency.regional.id
-    return _References(known, pending, tuple(missing))
+    return _References(known, pending, tuple(missing), waiting)
 
 
 def _is_metadata(key: str) -> bool:

@@ -133,6 +133,12 @@ def test_a_copy_following_the_master_says_it_is_deactivated_or_reactivated(
             "deactivated",
             "R: not copying p: deactivated in the master",
         ),
+        (
+            Status.WAITING,
+            "active",
+            "R: waiting for p: its kernel or ramdisk is still arriving in the master, nothing "
+            "done until it is active",
+        ),
         (Status.OK, "active", None),
     ],
 )

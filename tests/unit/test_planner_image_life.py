@@ -165,6 +165,16 @@ LIFE_CASES = [
         {"a": ("waiting", "none")},
         id="master saving: waiting before any format verdict",
     ),
+    pytest.param(
+        [
+            master("kernel", status="saving", size=10),
+            master("ami", properties={"kernel_id": "m-kernel"}),
+        ],
+        [regional("kernel", size=10)],
+        {},
+        {"kernel": ("waiting", "none"), "ami": ("waiting", "none")},
+        id="an AMI image whose kernel is still arriving: waiting, not error_ami",
+    ),
     # tags
     pytest.param(
         [master("a", tags=("gpu", "lts"))],
