@@ -50,7 +50,7 @@ _VERBS = {
 }
 
 # The text line of an image left as it is because of its life (README, image life), by status.
-_LEFT_AS_IT_IS = {
+_LIFE_LINES = {
     "waiting": "waiting for {name}: {arriving} in the master, nothing done until it is active",
     "ok_deactivated_in_region": "left {name} ({id}) as it is: deactivated in the region by "
     "someone else",
@@ -109,7 +109,7 @@ class Output:
 
     def unchanged(self, outcome: ItemOutcome, item: PlanItem) -> None:
         """An image with nothing to do: a line only when its life leaves it as it is."""
-        line = _LEFT_AS_IT_IS.get(item.status.value)
+        line = _LIFE_LINES.get(item.status.value)
         image = item.regional or item.master
         arriving = (
             f"still {item.master.status}"

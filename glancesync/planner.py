@@ -26,7 +26,8 @@ Decisions where the spec is silent:
   or ramdisk is `error_format` without a copy in the region is `error_ami`.
 - Image life (`imagelife`): a master image still arriving is `waiting` in every region where
   it is synchronised, whatever the region holds; a regional copy deactivated by someone else is
-  `ok_deactivated_in_region`, left alone whatever its content; a deactivated master image
+  `ok_deactivated_in_region`, left alone whatever its content (and never marked obsolete);
+  a deactivated master image
   without a copy of its content is `ok_deactivated_in_master` (never uploaded). A copy with the
   master's content follows its state: `pending_metadata` with action DEACTIVATE or REACTIVATE
   (and the metadata change, if any, done with it). A tag the copy lacks is a metadata change.
@@ -631,6 +632,7 @@ def _obsolete_items(
             if regional.name in (retired, master.name)
             and _owned_by(regional, project_id)
             and master.same_content(regional)
+            and not imagelife.deactivated_by_others(regional)
         ]
         if any(regional.name == master.name for regional in concerned):
             for regional in concerned:

@@ -269,3 +269,10 @@ def test_an_arriving_obsolete_master_image_renames_nothing() -> None:
         [regional("a", status="queued", checksum=None)],
     )
     assert region_plan.items == ()
+
+
+def test_a_copy_deactivated_by_the_regions_admin_is_never_marked_obsolete() -> None:
+    region_plan = plan(
+        [master("a_obsolete", checksum="sum-a")], [regional("a", status="deactivated")]
+    )
+    assert region_plan.items == ()
