@@ -635,22 +635,17 @@ class RegionGlance:
         """Mark the image as deactivated by glancesync (DEACTIVATION_MARK), then deactivate it;
         both calls may be repeated (Glance deactivates a deactivated image as a no-op)."""
         self.update_image(image, set_properties={DEACTIVATION_MARK: glancesync_mark("deactivated")})
-        self._request(
-            "deactivate image",
-            "POST",
-            image_path(image.id, "/actions/deactivate"),
-            image=image.name,
-        )
+        self._image_action(image, "deactivate")
 
     def reactivate(self, image: Image) -> None:
         """Reactivate the image (a no-op on an active one), then remove DEACTIVATION_MARK."""
-        self._request(
-            "reactivate image",
-            "POST",
-            image_path(image.id, "/actions/reactivate"),
-            image=image.name,
-        )
+        self._image_action(image, "reactivate")
         self.update_image(image, remove_properties=(DEACTIVATION_MARK,))
+
+    def _image_action(self, image: Image, action: str) -> None:
+        """One of Glance's image actions (`deactivate`, `reactivate`), which may be repeated."""
+        path = image_path(image.id, f"/actions/{action}")
+        self._request(f"{action} image", "POST", path, image=image.name)
 
     def delete_image(self, image_id: str) -> None:
         self._request("delete image", "DELETE", image_path(image_id), image=image_id)
