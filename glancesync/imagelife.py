@@ -2,7 +2,8 @@
 deactivation following the master, tags. Pure: predicates on `Image` records.
 
 - A master image is considered (§3) when it is active, deactivated (its copies follow it) or
-  still arriving (`ARRIVING`: reported as waiting, nothing done anywhere).
+  still arriving (`ARRIVING`: reported as waiting, nothing done anywhere), unless it arrives
+  under the name of a ready image (`arriving_twins`), which goes on being synchronised.
 - A regional image is a candidate copy (§4) when it is active or deactivated. A deactivated
   copy that does not bear DEACTIVATION_MARK was deactivated by someone else (the region's
   admin): it is left alone, never reactivated, updated or duplicated.
@@ -13,6 +14,8 @@ deactivation following the master, tags. Pure: predicates on `Image` records.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from glancesync.image import DEACTIVATION_MARK, Image
 
@@ -25,6 +28,12 @@ ARRIVING = frozenset({"queued", "saving", "uploading", "importing"})
 def is_considered_master(image: Image) -> bool:
     """Whether a master image's status lets it be selected (§3)."""
     return image.status in (ACTIVE, DEACTIVATED) or is_arriving(image)
+
+
+def arriving_twins(images: Sequence[Image]) -> list[Image]:
+    """The images still arriving under a name that a ready (active or deactivated) one has."""
+    ready = {image.name for image in images if not is_arriving(image)}
+    return [image for image in images if is_arriving(image) and image.name in ready]
 
 
 def is_candidate_copy(image: Image) -> bool:

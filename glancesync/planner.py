@@ -237,7 +237,9 @@ def select_master_images(
     master_images: Iterable[Image], master_project_id: str
 ) -> tuple[tuple[Image, ...], tuple[str, ...]]:
     """The master images considered (§3): active, deactivated or still arriving, named, the
-    master project's or unowned, with a unique name, and not an unfinished upload of ours.
+    master project's or unowned, with a unique name, and not an unfinished upload of ours; an
+    image still arriving under the name of a ready one is left out until it is active (so a
+    new version being uploaded, or a stale queued one, does not stop the ready one).
     Returns them and the warnings."""
     considered = [
         image
@@ -247,14 +249,17 @@ def select_master_images(
         and UPLOAD_MARKER not in image.properties
         and _owned_by(image, master_project_id)
     ]
+    warnings = []
+    twins = imagelife.arriving_twins(considered)
+    if twins:
+        names = ", ".join(sorted(f"{image.name} ({image.id})" for image in twins))
+        warnings.append(f"master images still arriving under a name in use, left out: {names}")
+    considered = [image for image in considered if image not in twins]
     counts = Counter(image.name for image in considered)
     duplicated = sorted(name for name, count in counts.items() if count > 1)
-    warnings = (
-        (f"master images with duplicated names left out: {', '.join(duplicated)}",)
-        if duplicated
-        else ()
-    )
-    return tuple(image for image in considered if counts[image.name] == 1), warnings
+    if duplicated:
+        warnings.append(f"master images with duplicated names left out: {', '.join(duplicated)}")
+    return tuple(image for image in considered if counts[image.name] == 1), tuple(warnings)
 
 
 def _owned_by(image: Image, project_id: str) -> bool:

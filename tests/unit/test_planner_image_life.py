@@ -276,3 +276,34 @@ def test_a_copy_deactivated_by_the_regions_admin_is_never_marked_obsolete() -> N
         [master("a_obsolete", checksum="sum-a")], [regional("a", status="deactivated")]
     )
     assert region_plan.items == ()
+
+
+@pytest.mark.parametrize(
+    ("images", "selected", "warned"),
+    [
+        pytest.param(
+            [master("a"), master("a", id="m-a2", status="queued")],
+            ["m-a"],
+            "still arriving under a name in use, left out: a (m-a2)",
+            id="a new version arriving: the ready image goes on",
+        ),
+        pytest.param(
+            [master("a", id="m-a1", status="saving"), master("a", id="m-a2", status="queued")],
+            [],
+            "duplicated names left out: a",
+            id="two arriving under one name: duplicates",
+        ),
+        pytest.param(
+            [master("a", status="deactivated"), master("a", id="m-a2", status="importing")],
+            ["m-a"],
+            "still arriving under a name in use, left out: a (m-a2)",
+            id="a deactivated image is ready too",
+        ),
+    ],
+)
+def test_an_image_arriving_under_a_ready_images_name_waits_its_turn(
+    images: list[Image], selected: list[str], warned: str
+) -> None:
+    chosen, warnings = select_master_images(images, PROJECT)
+    assert [image.id for image in chosen] == selected
+    assert len(warnings) == 1 and warned in warnings[0]
