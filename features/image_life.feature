@@ -1,9 +1,11 @@
-Feature: Hidden and deactivated images follow the master
+Feature: Copies follow the life of the master image: hidden, deactivated, tagged, arriving
   Glance can hide an image from its listings (os_hidden) and deactivate it (nobody can boot it
   any more). glancesync sees hidden images too: a hidden master image is copied hidden, and a
   hidden copy in a region is used, never duplicated. When the master image is deactivated, its
   copies are deactivated too, and they are reactivated with it; a copy that a region's admin
-  deactivated is that admin's decision, and glancesync leaves it alone.
+  deactivated is that admin's decision, and glancesync leaves it alone. Tags added to the
+  master image are added to its copies; a region's own tags stay. An image still being
+  uploaded to the master is reported as waiting, and nothing is done for it yet.
 
   Scenario: a hidden master image is copied hidden
     Given Madrid has these images:
@@ -152,3 +154,42 @@ Feature: Hidden and deactivated images follow the master
     And Lisbon has exactly these images:
       | name | status      |
       | base | deactivated |
+
+  Scenario: the master's new tags are added to the copies, the region's own tags stay
+    Given Madrid has these images:
+      | name | tags    |
+      | base | lts gpu |
+    And Lisbon has these images:
+      | name | tags      |
+      | base | lts local |
+    When I run glancesync Lisbon
+    Then the output is:
+      """
+      Lisbon: updated metadata of base: added tags gpu
+      """
+    And the image base in Lisbon was updated in place
+    And Lisbon has exactly these images:
+      | name | tags          |
+      | base | gpu local lts |
+    When I run glancesync --show-status Lisbon
+    Then the output is:
+      """
+      ok,Lisbon,base
+      """
+
+  Scenario: an image still being uploaded to the master waits, and the run succeeds
+    Given Madrid has these images:
+      | name  | status |
+      | fresh | queued |
+    When I run glancesync --show-status Lisbon
+    Then the output is:
+      """
+      waiting,Lisbon,fresh
+      """
+    When I run glancesync Lisbon
+    Then the output is:
+      """
+      Lisbon: waiting for fresh: still queued in the master, nothing done until it is active
+      """
+    And the exit status is 0
+    And Lisbon has no images
