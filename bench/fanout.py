@@ -1,0 +1,156 @@
+"""The --parallel fan-out against a raw fan-out, side by side in one run (bench/README.md).
+
+    .venv/bin/python bench/fanout.py [--quick] [--repeat N]
+
+One 256 MiB image (--quick: 64 MiB) from the master to three streaming regions at once:
+
+- glancesync --parallel (max_children = 3), the whole command;
+- the plain tee: one curl download piped through `tee` into one curl upload per region, all at
+  once, with the same tokens;
+- the verifying tee: the same, and `md5sum` and `sha512sum` of the stream beside the uploads
+  (a verifying copy must hash the image once).
+
+The variants run interleaved, round after round. The ratio glancesync / baseline is taken per
+round (the machine's load falls on both alike) and its median reported; the CPU seconds of
+each variant's own processes (children included, servers not) are reported beside.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from cloudkit import MiB
+
+from bench import MASTER, Bench, benchmark_run, only, verdict
+
+# Streaming regions: Paris may copy with glance-download (server-side), so it is not one.
+FANOUT_REGIONS = ("Lisbon", "other:Berlin", "other:Rome")
+FANOUT_IMAGE = "bench-fanout"
+TARGET_RATIO = 1.15
+
+
+class FanoutSizes:
+    @staticmethod
+    def of(quick: bool) -> FanoutSizes:
+        sizes = FanoutSizes()
+        sizes.big = (64 if quick else 256) * MiB
+        return sizes
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished children of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def part_fanout(bench: Bench, regions: tuple[str, ...] = FANOUT_REGIONS) -> dict[str, float]:
+    """The three variants, interleaved; rows of the table and results['fanout']."""
+    cloud, size = bench.cloud, bench.sizes.big
+    master_id = bench.results["big_image"]["id"]
+    plain = [region.removeprefix("other:") for region in regions]
+    cpu: dict[str, list[float]] = {}
+    label = f"fan-out, {size // MiB} MiB → {len(regions)} regions at once"
+
+    def token_file(region: str) -> str:
+        path = bench.work / f"token-{region}"
+        path.write_text(f"X-Auth-Token: {cloud.token(region)}\n")
+        path.chmod(0o600)
+        return str(path)
+
+    tokens = {region: token_file(region) for region in (MASTER, *plain)}
+
+    def tee_script(verifying: bool) -> str:
+        """curl | tee FIFO… > /dev/null, each FIFO read by a curl upload to a fresh image (and by
+        md5sum and sha512sum when verifying), all started in the background and waited for."""
+        bench.clear(FANOUT_IMAGE, *plain)
+        readers = []
+        for region in plain:
+            target = f"{cloud.url(region)}/v2/images/{cloud.create(region, FANOUT_IMAGE)}/file"
+            readers.append(
+                f"curl -sf -T - -X PUT -H @{tokens[region]} "
+                f"-H 'Content-Type: application/octet-stream' "
+                f"-H 'x-openstack-image-size: {size}' {target} > /dev/null"
+            )
+        if verifying:
+            readers += ["md5sum > /dev/null", "sha512sum > /dev/null"]
+        fifos = [str(bench.work / f"fifo-{index}") for index in range(len(readers))]
+        started = " ".join(
+            f"{reader} < {fifo} & pids+=($!);" for reader, fifo in zip(readers, fifos)
+        )
+        source = f"{cloud.url(MASTER)}/v2/images/{master_id}/file"
+        return (
+            f"rm -f {' '.join(fifos)}; mkfifo {' '.join(fifos)}; pids=(); {started} "
+            f"curl -sf -H @{tokens[MASTER]} {source} | tee {' '.join(fifos)} > /dev/null; "
+            'for pid in "${pids[@]}"; do wait "$pid"; done'
+        )
+
+    def measured(name: str, command: Callable[[], float]) -> Callable[[], float]:
+        def run() -> float:
+            before = children_cpu()
+            seconds = command()
+            cpu.setdefault(name, []).append(children_cpu() - before)
+            return seconds
+
+        return run
+
+    def shell(verifying: bool) -> float:
+        script = tee_script(verifying)
+        started = time.monotonic()
+        subprocess.run(["bash", "-c", f"set -eo pipefail; {script}"], check=True)
+        return time.monotonic() - started
+
+    def tool() -> float:
+        bench.clear(FANOUT_IMAGE, *plain)
+        return bench.sync(list(regions), only(FANOUT_IMAGE), parallel=True).seconds
+
+    variants = {
+        "glancesync --parallel": measured("glancesync --parallel", tool),
+        "plain tee": measured("plain tee", lambda: shell(False)),
+        "verifying tee": measured("verifying tee", lambda: shell(True)),
+    }
+    times = bench.timed(label, variants)
+    samples = bench.samples(label)
+    ratios = {
+        baseline: statistics.median(
+            tool_run / base_run
+            for tool_run, base_run in zip(samples["glancesync --parallel"], samples[baseline])
+        )
+        for baseline in ("plain tee", "verifying tee")
+    }
+    bench.clear(FANOUT_IMAGE, *plain)
+    bench.results["fanout"] = {
+        "regions": list(regions),
+        "image_size": size,
+        "seconds": times,
+        "cpu_seconds": cpu,
+        "ratios": ratios,
+    }
+    for name in times:
+        spent = statistics.median(cpu[name])
+        bench.row(label, name, f"{bench.spread(label, name)}, CPU {spent:.2f} s")
+    for baseline, ratio in ratios.items():
+        bench.row(
+            label,
+            f"glancesync --parallel / {baseline} (median of per-round ratios)",
+            f"{ratio:.2f}",
+            f"≤ {TARGET_RATIO} {verdict(ratio <= TARGET_RATIO)}",
+        )
+    return ratios
+
+
+def main() -> int:
+    title = "glancesync --parallel fan-out benchmark"
+    with benchmark_run("fanout", title, FANOUT_IMAGE, FanoutSizes) as bench:
+        print(f"load average at start: {os.getloadavg()}", flush=True)
+        part_fanout(bench)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
