@@ -24,8 +24,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from cloudkit import MiB
+from cloudkit import Cloud, MiB
 
 from bench import MASTER, Bench, benchmark_run, only, verdict
 
@@ -49,12 +50,37 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def server_pids(cloud: Cloud) -> dict[str, int]:
+    """The pid of every Keystone and Glance server of the local cloud, by name."""
+    pids = {}
+    for name, target in cloud["targets"].items():
+        pids[f"keystone {name}"] = target["keystone"]["pid"]
+        pids.update((f"glance {region}", info["pid"]) for region, info in target["regions"].items())
+    return pids
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a running process and its descendants (Linux /proc)."""
+    ticks, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        pending += [int(child) for child in children]
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def part_fanout(bench: Bench, regions: tuple[str, ...] = FANOUT_REGIONS) -> dict[str, float]:
     """The three variants, interleaved; rows of the table and results['fanout']."""
     cloud, size = bench.cloud, bench.sizes.big
     master_id = bench.results["big_image"]["id"]
     plain = [region.removeprefix("other:") for region in regions]
-    cpu: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}  # the variant's own processes
+    servers_cpu: dict[str, dict[str, list[float]]] = {}  # variant: server: samples
     label = f"fan-out, {size // MiB} MiB → {len(regions)} regions at once"
 
     def token_file(region: str) -> str:
@@ -90,11 +116,16 @@ def part_fanout(bench: Bench, regions: tuple[str, ...] = FANOUT_REGIONS) -> dict
             'for pid in "${pids[@]}"; do wait "$pid"; done'
         )
 
+    pids = server_pids(cloud)
+
     def measured(name: str, command: Callable[[], float]) -> Callable[[], float]:
         def run() -> float:
-            before = children_cpu()
+            before, servers_before = children_cpu(), {n: tree_cpu(p) for n, p in pids.items()}
             seconds = command()
             cpu.setdefault(name, []).append(children_cpu() - before)
+            spent = servers_cpu.setdefault(name, {})
+            for server, pid in pids.items():
+                spent.setdefault(server, []).append(tree_cpu(pid) - servers_before[server])
             return seconds
 
         return run
@@ -129,11 +160,21 @@ def part_fanout(bench: Bench, regions: tuple[str, ...] = FANOUT_REGIONS) -> dict
         "image_size": size,
         "seconds": times,
         "cpu_seconds": cpu,
+        "server_cpu_seconds": servers_cpu,
         "ratios": ratios,
     }
     for name in times:
         spent = statistics.median(cpu[name])
-        bench.row(label, name, f"{bench.spread(label, name)}, CPU {spent:.2f} s")
+        servers = {
+            server: statistics.median(samples) for server, samples in servers_cpu[name].items()
+        }
+        busy = ", ".join(f"{server} {s:.2f}" for server, s in servers.items() if s >= 0.05)
+        bench.row(
+            label,
+            name,
+            f"{bench.spread(label, name)}; CPU s: own {spent:.2f}, servers "
+            f"{sum(servers.values()):.2f} ({busy})",
+        )
     for baseline, ratio in ratios.items():
         bench.row(
             label,

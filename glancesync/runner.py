@@ -42,6 +42,10 @@ from glancesync.settings import Settings, TargetSettings
 LOG = logging.getLogger("glancesync")
 
 
+# Makes the run's Cloud from the targets' settings (credentials and session options).
+Connect = Callable[[Mapping[str, TargetSettings]], "Cloud"]
+
+
 class TargetService(Protocol):
     """What the runner needs of a target (`glance.Target` is the real one)."""
 
@@ -56,10 +60,8 @@ class Cloud(Protocol):
     """The targets of a run by name (`glance.Targets` is the real one)."""
 
     def __getitem__(self, name: str) -> TargetService: ...
-
-
-# Makes the run's Cloud from the targets' settings (credentials and session options).
-Connect = Callable[[Mapping[str, TargetSettings]], Cloud]
+    # How a --parallel child reaches the same targets without authenticating again.
+    def handover(self) -> Connect: ...
 
 
 @dataclass
@@ -140,7 +142,8 @@ def run(
     if not action.visits_regions:
         output.record(report.summary_record())
         return
-    jobs = [_job(settings, ref, selected, action, folder, connect, memory) for ref in regions]
+    handover = targets.handover() if options.parallel else connect
+    jobs = [_job(settings, ref, selected, action, folder, handover, memory) for ref in regions]
     with _cache_for(jobs, settings, action) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
         if options.parallel:
