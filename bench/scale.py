@@ -15,9 +15,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from faultproxy import FaultProxy, proxied_region
-
-from bench import MiB, benchmark_run, build_many_images, part_noop, part_show_status
+from bench import (  # bench puts tests/ (faultproxy) on sys.path
+    FaultProxy,
+    MiB,
+    benchmark_run,
+    build_many_images,
+    part_noop,
+    part_show_status,
+    proxied_region,
+)
 
 LOCAL_REGIONS = ("Lisbon", "Paris", "other:Berlin", "other:Rome")
 FIFTH, FIFTH_UPSTREAM = "Porto", "Lisbon"
