@@ -362,6 +362,4 @@ def visit_region(
 def _refusals(memory: VerdictMemory | None, images: Sequence[Image]) -> dict[str, Verdict]:
     """The remembered refusals of the master images' formats, by id (read anew for each
     region: a region visited earlier in the run may have found one)."""
-    if memory is None:
-        return {}
-    return {image.id: verdict for image in images if (verdict := memory.recall(image))}
+    return memory.refusals(images) if memory is not None else {}
