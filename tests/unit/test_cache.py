@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import shutil
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
@@ -96,17 +96,25 @@ def test_only_the_writer_hashes_and_a_follower_ends_once_the_writer_published(ca
     assert master.downloads == 1
 
 
-def test_a_follower_whose_writer_stops_fails_without_an_end_and_a_new_consumer_writes(cache):
-    master = Master()
+@contextmanager
+def follower_of_a_writer_that_gave_up(cache: MasterCache, master: Master, chunks: int):
+    """A follower that passed on `chunks` chunks of a writer which then gave up (its upload
+    failed)."""
     with ExitStack() as writing:
         writer = writing.enter_context(cache.stream(image_of(), master))
         with cache.stream(image_of(), master) as follower:
-            writer.read(CHUNK_SIZE)
-            assert follower.read(CHUNK_SIZE) == DATA[:CHUNK_SIZE]
-            writer.read(CHUNK_SIZE)
-            writing.close()  # its upload failed: it gives up
-            with pytest.raises(HandOffLost):
-                read_all(follower)
+            for offset in range(0, chunks * CHUNK_SIZE, CHUNK_SIZE):
+                writer.read(CHUNK_SIZE)
+                assert follower.read(CHUNK_SIZE) == DATA[offset : offset + CHUNK_SIZE]
+            writing.close()
+            yield follower
+
+
+def test_a_follower_whose_writer_stops_fails_without_an_end_and_a_new_consumer_writes(cache):
+    master = Master()
+    with follower_of_a_writer_that_gave_up(cache, master, 2) as follower:
+        with pytest.raises(HandOffLost):
+            read_all(follower)
     with cache.stream(image_of(), master) as again:  # the retried upload: the new writer
         assert read_all(again) == DATA
     assert master.downloads == 2
@@ -115,16 +123,11 @@ def test_a_follower_whose_writer_stops_fails_without_an_end_and_a_new_consumer_w
 
 def test_a_follower_never_takes_a_later_writers_publication_for_its_own(cache):
     master = Master()
-    with ExitStack() as writing:
-        writer = writing.enter_context(cache.stream(image_of(), master))
-        with cache.stream(image_of(), master) as follower:
-            writer.read(CHUNK_SIZE)
+    with follower_of_a_writer_that_gave_up(cache, master, 1) as follower:
+        with cache.stream(image_of(), master) as second_writer:
+            assert read_all(second_writer) == DATA  # published
+        with pytest.raises(HandOffLost):
             follower.read(CHUNK_SIZE)
-            writing.close()
-            with cache.stream(image_of(), master) as second_writer:
-                assert read_all(second_writer) == DATA  # published
-            with pytest.raises(HandOffLost):
-                follower.read(CHUNK_SIZE)
 
 
 def test_bytes_that_do_not_verify_are_not_published_and_fail_the_followers(cache):
