@@ -21,7 +21,7 @@ from glancesync.cache import MasterCache, cache_folder, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
 from glancesync.executor import ImageService
 from glancesync.files import file_errors, file_name, new_directory
-from glancesync.formats import Verdict, VerdictMemory
+from glancesync.formats import Verdict, VerdictMemory, inspector_module
 from glancesync.glance import Targets
 from glancesync.image import Image
 from glancesync.logs import LogFile
@@ -283,6 +283,8 @@ def _visit_in_parallel(
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(settings.main.max_children, len(jobs)))
+    if jobs[0].action.writes:  # imported once here, not once in each child that uploads
+        inspector_module()
     try:
         with (
             multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
