@@ -47,7 +47,7 @@ class VerifyingStream:
     before the final empty read is returned. Every byte is copied at most once: a chunk that
     fits the read is returned as it is.
 
-    `vouched`, when given, stands for the hashes: the stream computes none (hashing twice, the
+    `vouched`, when given, stands for the hashes: the stream computes none (hashing, the
     costliest step of a copy, is done once per image and run) and checks the size and format
     only; at the end it calls `vouched`, which returns once another stream verified these very
     bytes, or raises TransferError.
