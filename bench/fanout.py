@@ -5,14 +5,15 @@
 One 256 MiB image (--quick: 64 MiB) from the master to three streaming regions at once:
 
 - glancesync --parallel (max_children = 3), the whole command;
+- the same again right after, with nothing to copy: the fixed cost of a run;
 - the plain tee: one curl download piped through `tee` into one curl upload per region, all at
   once, with the same tokens;
 - the verifying tee: the same, and `md5sum` and `sha512sum` of the stream beside the uploads
   (a verifying copy must hash the image once).
 
 The variants run interleaved, round after round. The ratio glancesync / baseline is taken per
-round (the machine's load falls on both alike) and its median reported; the CPU seconds of
-each variant's own processes (children included, servers not) are reported beside.
+round (the machine's load falls on both alike) and its median reported; beside it the CPU
+seconds of each variant's own processes and of every Keystone and Glance server.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 
-from cloudkit import Cloud, MiB
+from cloudkit import Cloud, MiB, tree_cpu
 
 from bench import MASTER, Bench, benchmark_run, only, verdict
 
@@ -40,12 +41,13 @@ TRANSFER = "glancesync's transfer (--parallel minus nothing to copy)"
 REGION_WORK = "glancesync's slowest region work (create, upload, verify)"
 
 
+@dataclass
 class FanoutSizes:
-    @staticmethod
-    def of(quick: bool) -> FanoutSizes:
-        sizes = FanoutSizes()
-        sizes.big = (64 if quick else 256) * MiB
-        return sizes
+    big: int
+
+    @classmethod
+    def of(cls, quick: bool) -> FanoutSizes:
+        return cls((64 if quick else 256) * MiB)
 
 
 def children_cpu() -> float:
@@ -63,23 +65,8 @@ def server_pids(cloud: Cloud) -> dict[str, int]:
     return pids
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a running process and its descendants (Linux /proc)."""
-    ticks, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        pending += [int(child) for child in children]
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def part_fanout(bench: Bench, regions: tuple[str, ...] = FANOUT_REGIONS) -> dict[str, float]:
-    """The three variants, interleaved; rows of the table and results['fanout']."""
+    """The four variants, interleaved; rows of the table and results['fanout']."""
     cloud, size = bench.cloud, bench.sizes.big
     master_id = bench.results["big_image"]["id"]
     plain = [region.removeprefix("other:") for region in regions]
