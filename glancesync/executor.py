@@ -17,7 +17,7 @@ from dataclasses import replace
 from functools import partial
 from typing import IO, Any, Protocol
 
-from glancesync.cache import MasterCache, master_stream
+from glancesync.cache import HandOffLost, MasterCache, master_stream
 from glancesync.errors import GlanceSyncError, ImageError, cause_text
 from glancesync.formats import Verdict, VerdictMemory
 from glancesync.image import Image, NewImage
@@ -231,8 +231,23 @@ class Executor:
             self.destination.add_tag(regional, tag)
 
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
-        """Create, stream the master's bytes into, and verify the regional copy of `master`."""
-        new = self.destination.create_image(_new_image(spec, uploaded_ids))
+        """Create, stream the master's bytes into, and verify the regional copy of `master`.
+        An upload that followed another process's master read, which then gave up before
+        verifying, is discarded and made once more (`cache.HandOffLost`)."""
+        new_image = _new_image(spec, uploaded_ids)
+        try:
+            return self._upload_once(master, new_image, spec.protected)
+        except HandOffLost as lost:
+            LOG.warning(
+                "%s: %s: %s; uploading again", self.destination.full_name, master.name, lost
+            )
+        return self._upload_once(master, new_image, spec.protected, retry=False)
+
+    def _upload_once(
+        self, master: Image, new_image: UploadSpec, protected: bool, retry: bool = True
+    ) -> Image:
+        """One upload; a HandOffLost is raised as it is when `retry` (the image discarded)."""
+        new = self.destination.create_image(new_image)
         fetch = partial(self.master.download, master.id)
         try:
             label = f"{self.destination.full_name}: {master.name}"
@@ -243,7 +258,7 @@ class Executor:
                 self.destination.upload(new.id, counted, master.size)
             verified = self._verified(new.id, master)
             # Only now: a protected image could not be discarded, a marked one is a leftover.
-            return self.destination.finish_upload(verified, spec.protected)
+            return self.destination.finish_upload(verified, protected)
         except FormatRefused as refusal:
             self._discard(new)
             if self.memory is not None:
@@ -251,6 +266,8 @@ class Executor:
             raise FormatError(refusal.verdict, self.destination.full_name, master.name) from None
         except (GlanceSyncError, TransferError) as error:
             self._discard(new)
+            if retry and isinstance(error, HandOffLost):
+                raise
             region = self.destination.full_name
             raise ImageError(
                 f"upload failed: {cause_text(error, region)}", region=region, image=master.name

@@ -31,7 +31,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -258,6 +258,19 @@ class VerdictMemory:
             LOG.warning("%s: not a verdict: ignored", self._path(image))
             return None
         return verdict if verdict.refused else None
+
+    def refusals(self, images: Iterable[Image]) -> dict[str, Verdict]:
+        """The remembered refusals of `images`, by id: the folder listed once, and only the
+        images with a file there read (not a look-up per image and region)."""
+        if not self._usable(make=False):
+            return {}
+        try:
+            names = set(os.listdir(self.directory))
+        except OSError as error:
+            LOG.warning("%s: %s", self.directory, error.strerror)
+            return {}
+        remembered = (image for image in images if os.path.basename(self._path(image)) in names)
+        return {image.id: verdict for image in remembered if (verdict := self.recall(image))}
 
     def remember(self, image: Image, verdict: Verdict) -> None:
         """Keep a refusal of `image` (other verdicts are not kept; a failure is only logged)."""

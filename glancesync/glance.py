@@ -34,7 +34,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
@@ -370,9 +370,10 @@ class Retrier:
 
 
 class Target:
-    """A Keystone with its credentials: one session, the catalog's image regions."""
+    """A Keystone with its credentials: one session, the catalog's image regions. `auth_state`:
+    the token and catalog another process got (`Target.auth_state`), used until it expires."""
 
-    def __init__(self, settings: TargetSettings):
+    def __init__(self, settings: TargetSettings, auth_state: str | None = None):
         self.settings = settings
         if settings.insecure:  # warned about once when the settings were read
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
@@ -392,6 +393,15 @@ class Target:
         )
         self.retrier = Retrier(settings)
         hold_tokens(self)
+        if auth_state is not None:
+            self.session.auth.set_auth_state(auth_state)
+
+    @property
+    def auth_state(self) -> str | None:
+        """The token and catalog this target got, if any and if its auth plugin can hand them
+        over (keystoneauth1's identity plugins): a secret, for a --parallel child only."""
+        get_state = getattr(self.session.auth, "get_auth_state", None)
+        return get_state() if get_state is not None else None
 
     @property
     def name(self) -> str:
@@ -510,16 +520,26 @@ def auth_options(settings: TargetSettings) -> dict[str, str]:
 
 
 class Targets:
-    """One `Target` (one Keystone session) per target name, made on first use."""
+    """One `Target` (one Keystone session) per target name, made on first use; `auth_states`:
+    the tokens and catalogs of targets that another process reached (`handover`)."""
 
-    def __init__(self, settings: Mapping[str, TargetSettings]):
+    def __init__(
+        self, settings: Mapping[str, TargetSettings], auth_states: Mapping[str, str] | None = None
+    ):
         self._settings = settings
+        self._auth_states = auth_states or {}
         self._made: dict[str, Target] = {}
 
     def __getitem__(self, name: str) -> Target:
         if name not in self._made:
-            self._made[name] = Target(self._settings[name])
+            self._made[name] = Target(self._settings[name], self._auth_states.get(name))
         return self._made[name]
+
+    def handover(self) -> Callable[[Mapping[str, TargetSettings]], Targets]:
+        """How a --parallel child reaches these targets: with the tokens and catalogs got here,
+        so that it does not authenticate again (a secret: it goes to the child by pipe)."""
+        states = {name: target.auth_state for name, target in self._made.items()}
+        return partial(Targets, auth_states={n: s for n, s in states.items() if s is not None})
 
 
 class RegionGlance:

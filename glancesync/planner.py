@@ -624,6 +624,9 @@ def _obsolete_items(
 ) -> list[PlanItem]:
     """Items for the master's `X_obsolete` images (§8)."""
     items = []
+    by_name: dict[str, list[tuple[int, Image]]] = {}  # a lookup per image, not a scan
+    for position, regional in enumerate(regional_images):
+        by_name.setdefault(regional.name, []).append((position, regional))
     for master in master_images:
         retired = master.name.removesuffix(OBSOLETE_SUFFIX)
         if retired == master.name or not retired or imagelife.is_arriving(master):
@@ -631,11 +634,11 @@ def _obsolete_items(
         if retired in synchronised_names:
             warnings.append(f"{master.name} ignored: the master also synchronises {retired}")
             continue
+        named = sorted(by_name.get(retired, []) + by_name.get(master.name, []), key=_first)
         concerned = [
             regional
-            for regional in regional_images
-            if regional.name in (retired, master.name)
-            and _owned_by(regional, project_id)
+            for _, regional in named
+            if _owned_by(regional, project_id)
             and master.same_content(regional)
             and not imagelife.deactivated_by_others(regional)
         ]
@@ -648,6 +651,10 @@ def _obsolete_items(
             concerned = [regional for regional in concerned if regional.name == master.name]
         items += [_obsolete_item(master, regional, rules) for regional in concerned]
     return items
+
+
+def _first(pair: tuple[int, Image]) -> int:
+    return pair[0]
 
 
 def _obsolete_item(master: Image, regional: Image, rules: SyncRules) -> PlanItem:

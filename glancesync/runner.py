@@ -21,7 +21,7 @@ from glancesync.cache import MasterCache, cache_folder, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
 from glancesync.executor import ImageService
 from glancesync.files import file_errors, file_name, new_directory
-from glancesync.formats import Verdict, VerdictMemory
+from glancesync.formats import Verdict, VerdictMemory, inspector_module
 from glancesync.glance import Targets
 from glancesync.image import Image
 from glancesync.logs import LogFile
@@ -42,6 +42,10 @@ from glancesync.settings import Settings, TargetSettings
 LOG = logging.getLogger("glancesync")
 
 
+# Makes the run's Cloud from the targets' settings (credentials and session options).
+Connect = Callable[[Mapping[str, TargetSettings]], "Cloud"]
+
+
 class TargetService(Protocol):
     """What the runner needs of a target (`glance.Target` is the real one)."""
 
@@ -56,10 +60,8 @@ class Cloud(Protocol):
     """The targets of a run by name (`glance.Targets` is the real one)."""
 
     def __getitem__(self, name: str) -> TargetService: ...
-
-
-# Makes the run's Cloud from the targets' settings (credentials and session options).
-Connect = Callable[[Mapping[str, TargetSettings]], Cloud]
+    # How a --parallel child reaches the same targets without authenticating again.
+    def handover(self) -> Connect: ...
 
 
 @dataclass
@@ -140,7 +142,8 @@ def run(
     if not action.visits_regions:
         output.record(report.summary_record())
         return
-    jobs = [_job(settings, ref, selected, action, folder, connect, memory) for ref in regions]
+    handover = targets.handover() if options.parallel else connect
+    jobs = [_job(settings, ref, selected, action, folder, handover, memory) for ref in regions]
     with _cache_for(jobs, settings, action) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
         if options.parallel:
@@ -280,6 +283,8 @@ def _visit_in_parallel(
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(settings.main.max_children, len(jobs)))
+    if jobs[0].action.writes:  # imported once here, not once in each child that uploads
+        inspector_module()
     try:
         with (
             multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
@@ -359,6 +364,4 @@ def visit_region(
 def _refusals(memory: VerdictMemory | None, images: Sequence[Image]) -> dict[str, Verdict]:
     """The remembered refusals of the master images' formats, by id (read anew for each
     region: a region visited earlier in the run may have found one)."""
-    if memory is None:
-        return {}
-    return {image.id: verdict for image in images if (verdict := memory.recall(image))}
+    return memory.refusals(images) if memory is not None else {}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
+from glancesync.cache import HandOffLost
 from glancesync.errors import RegionError
 from glancesync.executor import Executor
 from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, Image
@@ -11,6 +15,7 @@ from glancesync.output import Output
 from glancesync.planner import RegionPlan, plan_region
 from glancesync.report import ItemOutcome, RegionReport, Result
 from glancesync.settings import SyncRules
+from glancesync.transfer import VerifyingStream
 from tests.unit.memory_cloud import PROJECT, MemoryGlance, content_image
 
 ANY = frozenset({"any"})
@@ -35,9 +40,11 @@ class Run:
         regionals = list(self.region.images.values())
         return plan_region(masters, regionals, SyncRules(**rules), "Lisbon", PROJECT)
 
-    def apply(self, plan: RegionPlan | None = None, dry_run: bool = False) -> RegionReport:
+    def apply(
+        self, plan: RegionPlan | None = None, dry_run: bool = False, cache=None
+    ) -> RegionReport:
         output = Output(lambda record, text: self.shown.append((record, text)))
-        executor = Executor(self.master, self.region, dry_run, output)
+        executor = Executor(self.master, self.region, dry_run, output, cache)
         return executor.apply(plan or self.plan())
 
     @property
@@ -126,6 +133,55 @@ def test_an_upload_whose_bytes_differ_is_discarded_and_stops_the_region() -> Non
     assert line.startswith("Lisbon: FAILED image app: upload failed: md5 ")
     assert report.failure is not None and not report.succeeded
     assert dict(report.statuses) == {"pending_upload": 2}
+
+
+class WritersThatGiveUp:
+    """A run cache whose first `lost` streams follow a writer (another region's process) that
+    gives up after the first chunk; later ones read the master."""
+
+    def __init__(self, lost: int):
+        self.lost = lost
+
+    @contextmanager
+    def stream(self, image: Image, fetch) -> Iterator[VerifyingStream]:
+        chunks = fetch()
+        if self.lost:
+            self.lost -= 1
+            chunks = self._gives_up(chunks)
+        yield VerifyingStream(chunks, image)
+
+    @staticmethod
+    def _gives_up(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        yield next(iter(chunks))
+        raise HandOffLost("the process reading the master for this image stopped unverified")
+
+
+def test_an_upload_whose_writer_gave_up_is_discarded_and_made_once_more() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes")
+    report = run.apply(cache=WritersThatGiveUp(lost=1))
+    (copy,) = run.region.named("app")
+    assert (run.region.data[copy.id], copy.status, report.succeeded) == (
+        b"app bytes",
+        "active",
+        True,
+    )
+    assert run.writes() == [
+        ("create", "app"),
+        ("upload", "app"),
+        ("delete", "app"),
+        ("create", "app"),
+        ("upload", "app"),
+        ("update", "app"),
+    ]
+
+
+def test_an_upload_whose_writer_gave_up_twice_fails_and_leaves_nothing() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes")
+    report = run.apply(cache=WritersThatGiveUp(lost=2))
+    assert run.region.images == {}
+    assert "stopped unverified" in report.failure
 
 
 def test_an_upload_glance_does_not_activate_is_discarded() -> None:

@@ -268,6 +268,14 @@ def test_a_refusal_is_recalled_for_the_same_image_and_content(memory):
     assert memory.recall(declared(BAD)) == inspected(BAD)
 
 
+def test_the_refusals_of_many_images_are_read_from_one_listing_of_the_memory(memory):
+    good = declared(good_images()[0])
+    memory.remember(declared(BAD), inspected(BAD))
+    images = [declared(BAD), good, *(replace(good, id=f"other-{n}") for n in range(100))]
+    assert memory.refusals(images) == {declared(BAD).id: inspected(BAD)}
+    assert VerdictMemory(memory.parent + "/none").refusals(images) == {}
+
+
 def test_an_accepted_verdict_is_not_kept_and_makes_no_folder(memory, tmp_path):
     good = good_images()[0]
     memory.remember(declared(good), inspected(good))
