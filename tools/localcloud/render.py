@@ -12,6 +12,7 @@ from .topology import (
     SERVICE_USER,
     Account,
     Cloud,
+    Region,
     Server,
     Target,
 )
@@ -45,13 +46,15 @@ expiration = {TOKEN_LIFETIME}
 """
 
 
-def glance_conf(server: Server, keystone: Server) -> str:
-    """Glance of one region: SQLite, file store, Keystone auth, no image format checks."""
+def glance_conf(region: Region, keystone: Server) -> str:
+    """Glance of one region: SQLite, file store, Keystone auth, no image format checks; with
+    glance-download if the region offers it."""
+    server = region.glance
     return f"""\
 [DEFAULT]
 use_stderr = true
 node_staging_uri = file://{server.home / "staging"}
-
+{_GLANCE_DOWNLOAD if region.glance_download else ""}
 [database]
 connection = sqlite:///{server.db}
 
@@ -80,6 +83,18 @@ require_image_format_match = false
 
 [oslo_concurrency]
 lock_path = {server.home / "locks"}
+"""
+
+
+# The import methods (list options need their brackets), and the import URL filter: loopback
+# addresses are refused unless allow-listed; an empty port list allows any port (the Glance
+# servers', and a test's proxy in front of one). The staging store is node_staging_uri.
+_GLANCE_DOWNLOAD = """\
+enabled_import_methods = [glance-direct,web-download,glance-download]
+
+[import_filtering_opts]
+allowed_hosts = [127.0.0.1]
+allowed_ports = []
 """
 
 
