@@ -60,6 +60,7 @@ class Image:
     os_hash_algo: str | None = None
     os_hash_value: str | None = None
     visibility: str = "private"
+    os_hidden: bool = False
     disk_format: str | None = None
     container_format: str | None = None
     min_ram: int = 0
@@ -95,12 +96,14 @@ class NewImage:
     protected: bool
     tags: tuple[str, ...]
     properties: Mapping[str, str]
+    os_hidden: bool = False
 
     def body(self) -> dict[str, Any]:
         """The JSON body of Glance's create call."""
         record: dict[str, Any] = {
             "name": self.name,
             "visibility": self.visibility,
+            "os_hidden": self.os_hidden,
             "min_ram": self.min_ram,
             "min_disk": self.min_disk,
             "protected": self.protected,

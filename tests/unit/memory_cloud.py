@@ -138,9 +138,16 @@ class MemoryGlance:
             raise Forbidden("HTTP 403 Forbidden", status=403, region=self.full_name, image=image_id)
         del self.images[image_id]
 
-    def finish_upload(self, uploaded: Image, protected: bool) -> Image:
-        attributes = {"protected": True} if protected else {}
+    def finish_upload(
+        self, uploaded: Image, protected: bool, attributes: Mapping[str, Any] | None = None
+    ) -> Image:
+        attributes = {**(attributes or {}), **({"protected": True} if protected else {})}
         return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
+
+    def import_methods(self) -> frozenset[str]:
+        """None: server-side copy (§11) is tested on the local cloud."""
+        self._call("import_methods", name=self.full_name)
+        return frozenset()
 
 
 @dataclass
