@@ -1,0 +1,170 @@
+"""Server-side copy (§11) on the local cloud: Paris's Glance offers glance-download, Lisbon's
+does not (tools/localcloud/README.md).
+
+Which bytes passed through the sync host is read in the master Glance's access log (gunicorn's,
+in its server.log): every answer with its size and the client's user agent; Glance's importer
+reads with `Python-urllib/3.x`, glancesync with its own agent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from glance_helpers import Cloud, KiB, cli, md5
+
+from glancesync.formats import FIRST_PART
+from glancesync.image import UPLOAD_MARKER
+
+pytestmark = pytest.mark.integration
+
+MASTER = "Madrid"
+MiB = 1024 * KiB
+SIZE = 8 * MiB
+IMPORTER_AGENT = "Python-urllib/"
+# Properties glance-download copies from the master by itself ([glance_download_properties]).
+COPIED_BY_GLANCE = {"hw_disk_bus": "virtio", "os_distro": "debian"}
+# What may differ between two copies of one image in two regions.
+REGIONAL_FIELDS = {"id", "created_at", "updated_at", "file", "self", "stores", "os_glance_failed_import",
+                   "os_glance_importing_to_stores"}  # fmt: skip
+
+
+@pytest.fixture
+def cloud(clean_cloud) -> Cloud:
+    return Cloud(clean_cloud)
+
+
+class MasterLog:
+    """The master Glance's access log from now on: the image bytes it answered, by reader."""
+
+    ANSWER = re.compile(r'"GET /v2/images/([^/ ]+)/file HTTP/1\.[01]" 20[06] (\d+) "[^"]*" "([^"]*)"')
+
+    def __init__(self, cloud: Cloud):
+        self.path = Path(cloud.region_info(MASTER)["log"])
+        self.start = self.path.stat().st_size
+
+    def bytes_read(self, image_id: str) -> dict[str, int]:
+        """Bytes of the image answered since then: {"glance": by an importer, "host": by the
+        sync host}."""
+        read = {"glance": 0, "host": 0}
+        with self.path.open("rb") as log:
+            log.seek(self.start)
+            text = log.read().decode(errors="replace")
+        for image, size, agent in self.ANSWER.findall(text):
+            if image == image_id:
+                read["glance" if agent.startswith(IMPORTER_AGENT) else "host"] += int(size)
+        return read
+
+
+def image_bytes(name: str, size: int = SIZE) -> bytes:
+    """Random-looking bytes (a raw disk to the format inspector), the same for the same name."""
+    seed = md5(name.encode()).encode()
+    return (seed * (size // len(seed) + 1))[:size]
+
+
+def put_master(cloud: Cloud, name: str, size: int = SIZE, **properties: str) -> dict:
+    return cloud.put(MASTER, name, image_bytes(name, size), type="app", **properties)
+
+
+def json_run(cloud: Cloud, tmp_path: Path, capsys, *arguments: str) -> tuple[int, list[dict], list[str]]:
+    """glancesync --format json ARGUMENTS: exit status, the image objects, the log lines."""
+    status, out, err = cli(cloud.local_cloud, tmp_path, capsys, "--format", "json", *arguments)
+    records = [json.loads(line) for line in out]
+    assert records.pop()["exit_status"] == status
+    return status, records, err
+
+
+def comparable(record: dict) -> dict:
+    """An image record without what is the region's own."""
+    return {key: value for key, value in record.items() if key not in REGIONAL_FIELDS}
+
+
+def test_a_copy_by_glance_download_equals_a_streamed_one_and_no_byte_passed_the_host(
+    cloud, tmp_path, capsys
+):
+    master = put_master(cloud, "web", **COPIED_BY_GLANCE)
+    log = MasterLog(cloud)
+    # metadata_set names `type` only: hw_disk_bus and os_distro are not synchronised, and those
+    # glance-download copies by itself must go again.
+    status, [copied], _ = json_run(cloud, tmp_path, capsys, "Paris", "metadata_set=type")
+    assert status == 0
+    assert (copied["travel"], copied["bytes"], copied["result"]) == ("glance-download", 0, "done")
+    read = log.bytes_read(master["id"])
+    assert read["glance"] == SIZE  # Glance copied it from the master
+    assert read["host"] <= FIRST_PART  # the sync host read only the head, for the format check
+    status, [streamed], _ = json_run(cloud, tmp_path, capsys, "Lisbon", "metadata_set=type")
+    assert (status, streamed["travel"], streamed["bytes"]) == (0, "stream", SIZE)
+    paris, lisbon = cloud.only("Paris", "web"), cloud.only("Lisbon", "web")
+    assert comparable(paris) == comparable(lisbon)
+    assert paris["checksum"] == master["checksum"]
+    assert paris["os_hash_value"] == master["os_hash_value"]
+    assert (paris["visibility"], paris["os_hidden"], paris["type"]) == ("public", False, "app")
+    assert not {*COPIED_BY_GLANCE, UPLOAD_MARKER} & set(paris)
+    assert cloud.data("Paris", paris["id"]) == image_bytes("web")
+
+
+def test_wanted_properties_that_glance_also_copies_stay(cloud, tmp_path, capsys):
+    put_master(cloud, "web", **COPIED_BY_GLANCE)
+    status, [copied], _ = json_run(cloud, tmp_path, capsys, "Paris")
+    assert (status, copied["travel"]) == (0, "glance-download")
+    paris = cloud.only("Paris", "web")
+    assert {key: paris.get(key) for key in COPIED_BY_GLANCE} == COPIED_BY_GLANCE
+
+
+def test_a_region_without_glance_download_and_server_side_copy_never_stream(
+    cloud, tmp_path, capsys
+):
+    put_master(cloud, "web")
+    status, records, _ = json_run(
+        cloud, tmp_path, capsys, "Lisbon", "Paris", "master.server_side_copy=never"
+    )
+    assert status == 0
+    assert [(r["region"], r["travel"], r["bytes"]) for r in records] == [
+        ("Lisbon", "stream", SIZE),
+        ("Paris", "stream", SIZE),
+    ]
+
+
+def test_dry_run_says_which_way_each_image_would_travel(cloud, tmp_path, capsys):
+    put_master(cloud, "web")
+    status, out, _ = cli(cloud.local_cloud, tmp_path, capsys, "--dry-run", "Lisbon", "Paris")
+    assert status == 0
+    assert out == [
+        "Lisbon: would upload web (8.0 MiB)",
+        "Paris: would upload web (8.0 MiB, copied by glance-download)",
+    ]
+    assert cloud.names("Paris") == cloud.names("Lisbon") == []
+
+
+def test_a_failed_import_is_deleted_and_streamed_and_the_region_imports_no_more(
+    cloud, tmp_path, capsys
+):
+    first, second = put_master(cloud, "first", SIZE), put_master(cloud, "second", SIZE + 1)
+    status, records, err = json_run(cloud, tmp_path, capsys, "Paris", "import_timeout=0.01")
+    assert status == 0
+    assert [(r["image"], r["travel"], r["result"]) for r in records] == [
+        ("first", "stream", "done"),
+        ("second", "stream", "done"),
+    ]
+    [warning] = [line for line in err if "streamed instead" in line]
+    assert "first: glance-download: not active after import_timeout (0.01 s)" in warning
+    assert "no further imports" in warning
+    assert cloud.names("Paris") == ["first", "second"]  # the failed import is gone
+    for master in (first, second):
+        assert cloud.only("Paris", master["name"])["checksum"] == master["checksum"]
+
+
+def test_an_import_whose_content_differs_from_the_master_is_deleted(cloud, tmp_path, capsys):
+    master = put_master(cloud, "web")
+    store = cloud.store_file(MASTER, master["id"])  # the master's bytes, changed behind Glance
+    damaged = bytearray(store.read_bytes())
+    damaged[-1] ^= 0xFF
+    store.write_bytes(bytes(damaged))
+    status, [outcome], err = json_run(cloud, tmp_path, capsys, "Paris")
+    [warning] = [line for line in err if "streamed instead" in line]
+    assert f"the master has size {SIZE} checksum {master['checksum']}" in warning
+    # streamed instead, the same bytes are refused by the verifying stream
+    assert (status, outcome["result"]) == (1, "failed")
+    assert cloud.names("Paris") == []
