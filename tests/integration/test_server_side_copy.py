@@ -1,15 +1,14 @@
 """Server-side copy (§11) on the local cloud: Paris's Glance offers glance-download, Lisbon's
 does not (tools/localcloud/README.md).
 
-Which bytes passed through the sync host is read in the master Glance's access log (gunicorn's,
-in its server.log): every answer with its size and the client's user agent; Glance's importer
-reads with `Python-urllib/3.x`, glancesync with its own agent.
+Which bytes passed through the sync host is read in the master Glance's access log
+(`LocalCloud.image_bytes_served`): every answer with its size and the client's user agent;
+Glance's importer reads with `Python-urllib/3.x`, glancesync with its own agent.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -23,39 +22,16 @@ pytestmark = pytest.mark.integration
 MASTER = "Madrid"
 MiB = 1024 * KiB
 SIZE = 8 * MiB
-IMPORTER_AGENT = "Python-urllib/"
 # Properties glance-download copies from the master by itself ([glance_download_properties]).
 COPIED_BY_GLANCE = {"hw_disk_bus": "virtio", "os_distro": "debian"}
 # What may differ between two copies of one image in two regions.
-REGIONAL_FIELDS = {"id", "created_at", "updated_at", "file", "self", "stores", "os_glance_failed_import",
-                   "os_glance_importing_to_stores"}  # fmt: skip
+REGIONAL_FIELDS = {"id", "created_at", "updated_at", "file", "self", "stores",
+                   "os_glance_failed_import", "os_glance_importing_to_stores"}  # fmt: skip
 
 
 @pytest.fixture
 def cloud(clean_cloud) -> Cloud:
     return Cloud(clean_cloud)
-
-
-class MasterLog:
-    """The master Glance's access log from now on: the image bytes it answered, by reader."""
-
-    ANSWER = re.compile(r'"GET /v2/images/([^/ ]+)/file HTTP/1\.[01]" 20[06] (\d+) "[^"]*" "([^"]*)"')
-
-    def __init__(self, cloud: Cloud):
-        self.path = Path(cloud.region_info(MASTER)["log"])
-        self.start = self.path.stat().st_size
-
-    def bytes_read(self, image_id: str) -> dict[str, int]:
-        """Bytes of the image answered since then: {"glance": by an importer, "host": by the
-        sync host}."""
-        read = {"glance": 0, "host": 0}
-        with self.path.open("rb") as log:
-            log.seek(self.start)
-            text = log.read().decode(errors="replace")
-        for image, size, agent in self.ANSWER.findall(text):
-            if image == image_id:
-                read["glance" if agent.startswith(IMPORTER_AGENT) else "host"] += int(size)
-        return read
 
 
 def image_bytes(name: str, size: int = SIZE) -> bytes:
@@ -68,7 +44,9 @@ def put_master(cloud: Cloud, name: str, size: int = SIZE, **properties: str) -> 
     return cloud.put(MASTER, name, image_bytes(name, size), type="app", **properties)
 
 
-def json_run(cloud: Cloud, tmp_path: Path, capsys, *arguments: str) -> tuple[int, list[dict], list[str]]:
+def json_run(
+    cloud: Cloud, tmp_path: Path, capsys, *arguments: str
+) -> tuple[int, list[dict], list[str]]:
     """glancesync --format json ARGUMENTS: exit status, the image objects, the log lines."""
     status, out, err = cli(cloud.local_cloud, tmp_path, capsys, "--format", "json", *arguments)
     records = [json.loads(line) for line in out]
@@ -85,13 +63,13 @@ def test_a_copy_by_glance_download_equals_a_streamed_one_and_no_byte_passed_the_
     cloud, tmp_path, capsys
 ):
     master = put_master(cloud, "web", **COPIED_BY_GLANCE)
-    log = MasterLog(cloud)
+    since = cloud.local_cloud.log_position(MASTER)
     # metadata_set names `type` only: hw_disk_bus and os_distro are not synchronised, and those
     # glance-download copies by itself must go again.
     status, [copied], _ = json_run(cloud, tmp_path, capsys, "Paris", "metadata_set=type")
     assert status == 0
     assert (copied["travel"], copied["bytes"], copied["result"]) == ("glance-download", 0, "done")
-    read = log.bytes_read(master["id"])
+    read = cloud.local_cloud.image_bytes_served(MASTER, master["id"], since)
     assert read["glance"] == SIZE  # Glance copied it from the master
     assert read["host"] <= FIRST_PART  # the sync host read only the head, for the format check
     status, [streamed], _ = json_run(cloud, tmp_path, capsys, "Lisbon", "metadata_set=type")
