@@ -96,7 +96,8 @@ REQUEST_ID_HEADER = "x-openstack-request-id"
 REQUEST_ID_LENGTH = 80  # characters kept of a request id (req-<uuid> has 40)
 MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included
 GLANCE_DOWNLOAD = "glance-download"  # the import method that copies from another region (§11)
-IMPORT_POLL = 1.0  # seconds between two looks at an image being imported
+FIRST_IMPORT_POLL = 0.1  # seconds before the first look at an image being imported, doubled
+IMPORT_POLL = 1.0  # ... up to this many seconds between two looks
 IMPORTING = frozenset({"queued", "saving", "importing", "uploading"})  # statuses on the way
 
 
@@ -663,6 +664,7 @@ class RegionGlance:
         passed (the image is left as it is: the caller deletes it)."""
         timeout = self.target.settings.import_timeout
         deadline = time.monotonic() + timeout
+        pause = FIRST_IMPORT_POLL
         while True:
             image = self.get_image(image_id)
             if image.status == "active":
@@ -676,7 +678,8 @@ class RegionGlance:
             left = deadline - time.monotonic()
             if left <= 0:
                 self._import_failed(image_id, f"not active after import_timeout ({timeout:g} s)")
-            time.sleep(min(IMPORT_POLL, left))
+            time.sleep(min(pause, left))
+            pause = min(2 * pause, IMPORT_POLL)
 
     def _failed_task(self, image_id: str) -> str | None:
         """The message of the image's failed import task (server text made fit to print), or

@@ -12,10 +12,13 @@ import json
 from pathlib import Path
 
 import pytest
-from glance_helpers import Cloud, KiB, cli, md5
+from faultproxy import FaultProxy, proxied_region
+from glance_helpers import Cloud, KiB, cli, md5, settings
 
+from glancesync.errors import ImportFailed
 from glancesync.formats import FIRST_PART
-from glancesync.image import UPLOAD_MARKER
+from glancesync.glance import GLANCE_DOWNLOAD, Target
+from glancesync.image import UPLOAD_MARKER, NewImage
 
 pytestmark = pytest.mark.integration
 
@@ -120,18 +123,26 @@ def test_a_failed_import_is_deleted_and_streamed_and_the_region_imports_no_more(
     cloud, tmp_path, capsys
 ):
     first, second = put_master(cloud, "first", SIZE), put_master(cloud, "second", SIZE + 1)
-    status, records, err = json_run(cloud, tmp_path, capsys, "Paris", "import_timeout=0.01")
-    assert status == 0
+    # The master through a proxy on a port Paris's import filter refuses: its import task fails.
+    with (
+        FaultProxy(cloud.region_info(MASTER)["port"]) as proxy,
+        proxied_region(cloud.local_cloud, "master", MASTER, proxy) as master,
+    ):
+        status, records, err = json_run(
+            cloud, tmp_path, capsys, "Paris", f"main.master_region={master}"
+        )
+    assert status == 0, "\n".join(err)
     assert [(r["image"], r["travel"], r["result"]) for r in records] == [
         ("first", "stream", "done"),
         ("second", "stream", "done"),
     ]
     [warning] = [line for line in err if "streamed instead" in line]
-    assert "first: glance-download: not active after import_timeout (0.01 s)" in warning
+    assert "first: glance-download: the import task failed: " in warning
     assert "no further imports" in warning
     assert cloud.names("Paris") == ["first", "second"]  # the failed import is gone
-    for master in (first, second):
-        assert cloud.only("Paris", master["name"])["checksum"] == master["checksum"]
+    for image in (first, second):
+        copy = cloud.only("Paris", image["name"])
+        assert (copy["checksum"], copy["os_hidden"]) == (image["checksum"], False)
 
 
 def test_an_import_whose_content_differs_from_the_master_is_deleted(cloud, tmp_path, capsys):
@@ -146,3 +157,25 @@ def test_an_import_whose_content_differs_from_the_master_is_deleted(cloud, tmp_p
     # streamed instead, the same bytes are refused by the verifying stream
     assert (status, outcome["result"]) == (1, "failed")
     assert cloud.names("Paris") == []
+
+
+def test_the_facade_gives_up_an_import_at_import_timeout(cloud, local_cloud):
+    image = put_master(cloud, "web")
+    paris = Target(settings(local_cloud, "import_timeout=0.01").master).region("Paris")
+    new = paris.create_image(NewImage("web", "private", "raw", "bare", 0, 0, False, (), {}))
+    paris.start_import(new.id, image["id"], MASTER)
+    with pytest.raises(ImportFailed, match=r"not active after import_timeout \(0.01 s\)"):
+        paris.await_import(new.id)
+    Target(settings(local_cloud).master).region("Paris").await_import(new.id)  # let it end
+
+
+def test_the_facade_reads_why_an_import_failed_from_the_image_tasks(cloud, local_cloud):
+    target = Target(settings(local_cloud).master)
+    paris = target.region("Paris")
+    assert GLANCE_DOWNLOAD in paris.import_methods()
+    assert GLANCE_DOWNLOAD not in target.region("Lisbon").import_methods()
+    new = paris.create_image(NewImage("orphan", "private", "raw", "bare", 0, 0, False, (), {}))
+    paris.start_import(new.id, "00000000-0000-0000-0000-000000000000", MASTER)  # no such image
+    with pytest.raises(ImportFailed, match="glance-download: the import task failed: "):
+        paris.await_import(new.id)
+    assert cloud.record("Paris", new.id)["status"] == "queued"  # put back; the caller deletes it
