@@ -295,19 +295,16 @@ class Executor:
     def _check_head(self, master: Image) -> None:
         """The format check of an image Glance copies (§10): its head read from the master
         until the inspector decides; a refusal is remembered and raised (FormatError), an
-        image whose verdict needs more than HEAD_LIMIT bytes is streamed (StreamInstead)."""
-        if self.memory is not None and (known := self.memory.recall(master)):
-            verdict = known
-        else:
-            read_part = partial(self.master.download_part, master.id)
-            try:
-                head = inspect_head(master, read_part, limit=HEAD_LIMIT)
-            except (GlanceSyncError, EOFError) as error:
-                cause = cause_text(error, self.master.full_name)
-                raise StreamInstead(f"its head could not be read: {cause}") from error
-            if head.verdict is None:
-                raise StreamInstead(f"its format is decided only after {head.bytes_read} bytes")
-            verdict = head.verdict
+        image whose verdict needs more than HEAD_LIMIT bytes, or whose head cannot be read, is
+        streamed (StreamInstead). (Refusals known before are `error_format` in the plan.)"""
+        read_part = partial(self.master.download_part, master.id)
+        try:
+            verdict = inspect_head(master, read_part, limit=HEAD_LIMIT).verdict
+        except (GlanceSyncError, EOFError) as error:
+            cause = cause_text(error, self.master.full_name)
+            raise StreamInstead(f"its head could not be read: {cause}") from error
+        if verdict is None:
+            raise StreamInstead(f"its format is decided only after more than {HEAD_LIMIT} bytes")
         if verdict.refused:
             if self.memory is not None:
                 self.memory.remember(master, verdict)
