@@ -174,6 +174,10 @@ def test_the_facade_reads_why_an_import_failed_from_the_image_tasks(cloud, local
     paris = target.region("Paris")
     assert GLANCE_DOWNLOAD in paris.import_methods()
     assert GLANCE_DOWNLOAD not in target.region("Lisbon").import_methods()
+    assert [cloud.region_info(name)["glance_download"] for name in ("Paris", "Lisbon")] == [
+        True,
+        False,
+    ]  # as cloud.json says
     new = paris.create_image(NewImage("orphan", "private", "raw", "bare", 0, 0, False, (), {}))
     paris.start_import(new.id, "00000000-0000-0000-0000-000000000000", MASTER)  # no such image
     with pytest.raises(ImportFailed, match="glance-download: the import task failed: "):
