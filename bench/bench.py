@@ -53,6 +53,9 @@ MASTER = "Madrid"
 REGIONS = ("Lisbon", "Paris", "other:Berlin")
 BIG = "bench-big"
 TINY = "bench-tiny"
+# The data path streams through the sync host; Paris would copy by itself (glance-download),
+# which bench/server_side.py measures on its own.
+STREAMED = "server_side_copy=never"
 
 
 @dataclass
@@ -78,8 +81,8 @@ class Bench:
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)  # part, measure, ...
 
     def sync(self, regions: Sequence[str], *overrides: str, **options: Any) -> Run:
-        """A glancesync run that must succeed."""
-        run = glancesync(self.cloud, regions, *overrides, workdir=self.work, **options)
+        """A glancesync run that must succeed; streamed unless `overrides` say otherwise."""
+        run = glancesync(self.cloud, regions, STREAMED, *overrides, workdir=self.work, **options)
         if run.status:
             raise SystemExit(f"glancesync {' '.join(regions)} failed ({run.status}):\n{run.output}")
         return run

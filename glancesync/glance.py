@@ -14,6 +14,11 @@ keystoneauth1's own retries do not fit: no jitter, no budget, and `Retry-After` 
 The adapter is keystoneauth1's own, not python-glanceclient's HTTP client, which turns 429 and
 504 answers into exceptions without their status code and drops their headers.
 
+Server-side copy (§11): `import_methods` reads what a region's Glance offers, `start_import`
+asks it to copy an image from another region of the same Keystone (`glance-download`, never
+repeated), and `await_import` follows the image until it is active, its task failed (whose
+message is the cause) or `import_timeout` has passed: `ImportFailed`.
+
 An image is created with the property `UPLOAD_MARKER`, removed once its bytes are verified
 (`finish_upload`): an image that still has it is the leftover of an interrupted or unverified
 upload of ours (`leftovers`).
@@ -35,7 +40,7 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property, partial
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -51,8 +56,10 @@ from glancesync.edge import (
     MAX_REDIRECTS,
     Refused,
     catalog_problem,
+    failed_task_message,
     guarded_session,
     hold_tokens,
+    import_methods_problem,
     mask_userinfo,
     record_problem,
     server_text,
@@ -62,6 +69,7 @@ from glancesync.errors import (
     EXIT_FAILURE,
     AuthError,
     Conflict,
+    ImportFailed,
     RegionError,
     api_error_type,
 )
@@ -93,6 +101,10 @@ UNTRUSTED_FAILURES = (ksa_exc.ClientException, Refused, LookupError, TypeError, 
 REQUEST_ID_HEADER = "x-openstack-request-id"
 REQUEST_ID_LENGTH = 80  # characters kept of a request id (req-<uuid> has 40)
 MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included
+GLANCE_DOWNLOAD = "glance-download"  # the import method that copies from another region (§11)
+FIRST_IMPORT_POLL = 0.1  # seconds before the first look at an image being imported, doubled
+IMPORT_POLL = 1.0  # ... up to this many seconds between two looks
+IMPORTING = frozenset({"queued", "saving", "importing", "uploading"})  # statuses on the way
 
 
 def image_from_record(record: Any, region: str, what: str = "read image") -> Image:
@@ -670,11 +682,79 @@ class RegionGlance:
     def delete_image(self, image_id: str) -> None:
         self._request("delete image", "DELETE", image_path(image_id), image=image_id)
 
-    def finish_upload(self, uploaded: Image, protected: bool) -> Image:
-        """After verification: remove UPLOAD_MARKER (and set `protected`) in one patch. A
-        retried patch whose first answer was lost fails (the marker is gone): what counts is
-        that it is gone."""
-        attributes = {"protected": True} if protected else {}
+    def import_methods(self) -> frozenset[str]:
+        """The import methods the region's Glance offers (`GET /v2/info/import`)."""
+        body = self._json("read import methods", "GET", "/v2/info/import")
+        problem = import_methods_problem(body)
+        if problem is not None:
+            raise RegionError(
+                f"read import methods failed: malformed answer: {problem}", region=self.full_name
+            )
+        return frozenset(body["import-methods"]["value"])
+
+    def start_import(self, image_id: str, source_id: str, source_region: str) -> None:
+        """Ask Glance to copy image `source_id` of region `source_region` (same Keystone, the
+        target's interface) into the queued image `image_id`. Not retried."""
+        method = {
+            "name": GLANCE_DOWNLOAD,
+            "glance_image_id": source_id,
+            "glance_region": source_region,
+            "glance_service_interface": self.target.settings.interface,
+        }
+        self._request(
+            "start import",
+            "POST",
+            image_path(image_id, "/import"),
+            image=image_id,
+            json={"method": method},
+            idempotent=False,
+        )
+
+    def await_import(self, image_id: str) -> Image:
+        """The image once Glance reports it active; ImportFailed when its import task failed
+        (its message is the cause), it left the statuses of an import, or `import_timeout`
+        passed (the image is left as it is: the caller deletes it)."""
+        timeout = self.target.settings.import_timeout
+        deadline = time.monotonic() + timeout
+        pause = FIRST_IMPORT_POLL
+        while True:
+            image = self.get_image(image_id)
+            if image.status == "active":
+                return image
+            if image.status not in IMPORTING:
+                self._import_failed(image_id, f"Glance reports status {image.status!r}")
+            if image.status == "queued":  # not started yet, or failed and put back
+                message = self._failed_task(image_id)
+                if message is not None:
+                    self._import_failed(image_id, f"the import task failed: {message}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._import_failed(image_id, f"not active after import_timeout ({timeout:g} s)")
+            time.sleep(min(pause, left))
+            pause = min(2 * pause, IMPORT_POLL)
+
+    def _failed_task(self, image_id: str) -> str | None:
+        """The message of the image's failed import task (server text made fit to print), or
+        None while no task failed."""
+        body = self._json("read import tasks", "GET", image_path(image_id, "/tasks"))
+        try:
+            message = failed_task_message(body)
+        except ValueError as problem:
+            self._import_failed(image_id, f"read import tasks: malformed answer: {problem}")
+        if message is None:
+            return None
+        return self.target.vetted(Failure(_short(message, 200) or "no message given")).cause
+
+    def _import_failed(self, image_id: str, cause: str) -> NoReturn:
+        raise ImportFailed(f"glance-download: {cause}", region=self.full_name, image=image_id)
+
+    def finish_upload(
+        self, uploaded: Image, protected: bool, attributes: Mapping[str, Any] | None = None
+    ) -> Image:
+        """After verification: remove UPLOAD_MARKER (and set `protected` and the given
+        `attributes`) in one patch. A retried patch whose first answer was lost fails (the
+        marker is gone): what counts is that it is gone."""
+        attributes = {**(attributes or {}), **({"protected": True} if protected else {})}
         try:
             return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
         except Conflict:  # Glance: the property to remove is not there (any more)

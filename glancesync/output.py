@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from glancesync.escaping import printable
 from glancesync.imagelife import is_arriving
+from glancesync.planner import Travel
 
 if TYPE_CHECKING:
     from glancesync.image import Image
@@ -191,7 +192,8 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     verb = _VERBS[item.action.value][0 if dry_run else 1]
     line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
     if item.action.uploads:
-        line += f" ({human_size(item.master.size)})"
+        copied = ", copied by glance-download" if item.travel is Travel.GLANCE_DOWNLOAD else ""
+        line += f" ({human_size(item.master.size)}{copied})"
     if item.old_name:
         line += f" as {item.old_name}"
     if item.change:
@@ -205,6 +207,8 @@ def region_summary(region: RegionReport, dry_run: bool) -> str:
     line = f"{region.region}: {_counts(region.statuses)}; {done} {region.actions_done} action(s)"
     if region.bytes_uploaded:
         line += f", {human_size(region.bytes_uploaded)} uploaded"
+    if region.imports:
+        line += f", {region.imports} copied by glance-download"
     line += f" in {region.seconds:.1f} s"
     if region.leftovers_kept:
         line += f"; {region.leftovers_kept} leftover(s) could not be deleted"

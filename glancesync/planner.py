@@ -103,6 +103,14 @@ class Action(str, Enum):
 
 _FOLLOWING = (Action.DEACTIVATE, Action.REACTIVATE)
 
+
+class Travel(str, Enum):
+    """How an image's bytes reach a region (§11)."""
+
+    STREAM = "stream"  # through the sync host, from the master's Glance to the region's
+    GLANCE_DOWNLOAD = "glance-download"  # the region's Glance copies it from the master region
+
+
 _ACTION_OF_NEW_CONTENT = {
     Status.PENDING_UPLOAD: Action.UPLOAD,
     Status.PENDING_REPLACE: Action.REPLACE,
@@ -185,6 +193,8 @@ class PlanItem:
     """For an `error_*` status: what the operator has to decide or fix."""
     old_name: str | None = None
     """For RENAME: the name the replaced regional image takes (`<name>.old`, or `.old.N`)."""
+    travel: Travel | None = None
+    """For UPLOAD, REPLACE and RENAME: how the bytes are to travel (`by_glance_download`)."""
 
     @property
     def upload_size(self) -> int:
@@ -211,6 +221,21 @@ class RegionPlan:
         metadata = [item for item in ready if item.action.patches]
         uploads = [item for item in ready if item.action.uploads]
         return metadata + uploads + waiting
+
+    @property
+    def uploads(self) -> bool:
+        """Whether some item uploads the master's bytes."""
+        return any(item.action.uploads for item in self.items)
+
+
+def by_glance_download(plan: RegionPlan) -> RegionPlan:
+    """The plan of a region whose Glance copies images from the master region by itself
+    (§11): its uploads travel by glance-download."""
+    items = tuple(
+        replace(item, travel=Travel.GLANCE_DOWNLOAD) if item.action.uploads else item
+        for item in plan.items
+    )
+    return replace(plan, items=items)
 
 
 @dataclass(frozen=True)
@@ -454,6 +479,7 @@ def _plan_item(
             regional,
             _ACTION_OF_NEW_CONTENT[status],
             upload=upload,
+            travel=Travel.STREAM,
         )
     change = _metadata_change(master, regional, rules, references)
     following = _following_action(master, regional)

@@ -68,8 +68,10 @@ class ItemOutcome(Record):
     """One image of one region in this run: a line of `--format json`.
 
     `image` is None for a region that failed as a whole; `status` is None for a leftover of an
-    interrupted upload. `bytes` is what the action uploads (would upload, in a dry run).
-    `metadata` is the change of a metadata update (`metadata_diff`), else None."""
+    interrupted upload. `bytes` is what the action streams through the sync host (would
+    stream, in a dry run): 0 for an image a region's Glance copies by itself. `metadata` is
+    the change of a metadata update (`metadata_diff`), else None. `travel` says how an
+    uploaded image's bytes travelled (would travel): `stream` or `glance-download` (§11)."""
 
     region: str
     image: str | None
@@ -79,6 +81,7 @@ class ItemOutcome(Record):
     error: str | None
     result: Result
     metadata: dict[str, object] | None = None
+    travel: str | None = None
 
 
 def outcome_of(
@@ -87,7 +90,10 @@ def outcome_of(
     """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
     status, action, error = item.status.value, item.action.value, error or item.problem
     metadata = metadata_diff(item.change) if item.change else None
-    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
+    travel = item.travel.value if item.travel else None
+    return ItemOutcome(
+        region, item.master.name, status, action, uploaded, error, result, metadata, travel
+    )
 
 
 def metadata_diff(change: MetadataChange) -> dict[str, object]:
@@ -118,7 +124,8 @@ class RegionReport:
     region: str
     statuses: Counter = field(default_factory=Counter)
     actions_done: int = 0
-    bytes_uploaded: int = 0
+    bytes_uploaded: int = 0  # through the sync host
+    imports: int = 0  # images the region's Glance copied by itself (would copy, dry run)
     failure: str | None = None
     leftovers_kept: int = 0  # leftovers of interrupted uploads that could not be deleted
     seconds: float = 0.0

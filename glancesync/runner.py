@@ -22,11 +22,11 @@ from glancesync.errors import ConfigError, GlanceSyncError
 from glancesync.executor import ImageService
 from glancesync.files import file_errors, file_name, new_directory
 from glancesync.formats import Verdict, VerdictMemory, inspector_module
-from glancesync.glance import Targets
+from glancesync.glance import GLANCE_DOWNLOAD, Targets
 from glancesync.image import Image
 from glancesync.logs import LogFile
 from glancesync.output import Output, Sink, logged, printer, region_summary, run_summary
-from glancesync.planner import Action, plan_region, select_master_images
+from glancesync.planner import Action, by_glance_download, plan_region, select_master_images
 from glancesync.progress import Progress
 from glancesync.regions import (
     MASTER,
@@ -37,7 +37,7 @@ from glancesync.regions import (
     targets_needed,
 )
 from glancesync.report import ItemOutcome, Record, RegionReport, Report, Result
-from glancesync.settings import Settings, TargetSettings
+from glancesync.settings import ServerSideCopy, Settings, TargetSettings
 
 LOG = logging.getLogger("glancesync")
 
@@ -349,6 +349,8 @@ def visit_region(
         )
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
+        if job.action.copies and plan.uploads and _copies_by_itself(job, region):
+            plan = by_glance_download(plan)
         master = targets[MASTER].region(job.master_region)
         visit = RegionVisit(
             plan, listing, master, region, output, progress, job.cache, job.folder, job.memory
@@ -359,6 +361,19 @@ def visit_region(
         report = _failed(full_name, error.shown_in(full_name), job.action, output)
         report.seconds = time.monotonic() - started
         return RegionOutcome(report)
+
+
+def _copies_by_itself(job: RegionJob, region: ImageService) -> bool:
+    """Whether the region's Glance copies images from the master region by itself (§11): a
+    region of the master's Keystone whose target allows it and whose Glance offers
+    glance-download. A region that cannot say streams, with a warning."""
+    if job.ref.target != MASTER or job.targets[MASTER].server_side_copy is ServerSideCopy.NEVER:
+        return False
+    try:
+        return GLANCE_DOWNLOAD in region.import_methods()
+    except GlanceSyncError as error:
+        LOG.warning("%s; images are streamed", error.shown_in(job.ref.full_name))
+        return False
 
 
 def _refusals(memory: VerdictMemory | None, images: Sequence[Image]) -> dict[str, Verdict]:

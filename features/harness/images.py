@@ -50,6 +50,8 @@ GLANCE_FIELDS = frozenset(
         "locations",
         "os_hidden",
         "stores",
+        "os_glance_failed_import",  # an imported image's (glance-download, §11)
+        "os_glance_importing_to_stores",
     }
 )
 

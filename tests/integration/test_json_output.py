@@ -14,7 +14,8 @@ from glancesync.image import UPLOAD_MARKER
 
 pytestmark = pytest.mark.integration
 
-IMAGE_KEYS = ["region", "image", "status", "action", "bytes", "error", "result", "metadata"]
+IMAGE_KEYS = ["region", "image", "status", "action", "bytes", "error", "result", "metadata",
+              "travel"]  # fmt: skip
 SUMMARY_KEYS = [
     "regions", "statuses", "uploaded_bytes", "failures", "decisions", "failed_regions",
     "exit_status",
@@ -63,10 +64,10 @@ def test_show_status_gives_status_planned_action_and_bytes_per_image(cloud, tmp_
     assert by_image(records) == {
         ("Lisbon", "new"): {"region": "Lisbon", "image": "new", "status": "pending_upload",
                             "action": "upload", "bytes": 8 * KiB, "error": None,
-                            "result": "planned", "metadata": None},
+                            "result": "planned", "metadata": None, "travel": "stream"},
         ("Lisbon", "same"): {"region": "Lisbon", "image": "same", "status": "ok",
                              "action": "none", "bytes": 0, "error": None, "result": "none",
-                             "metadata": None},
+                             "metadata": None, "travel": None},
     }  # fmt: skip
 
 
@@ -98,7 +99,16 @@ def test_sync_reports_what_it_did_per_region_in_region_order(cloud, tmp_path, ca
     images = by_image(records)
     for region, name in (("Lisbon", "new"), ("Paris", "new"), ("Paris", "same")):
         assert images[region, name]["result"] == "done"
-        assert images[region, name]["bytes"] == cloud.only(region, name)["size"]
+    # Lisbon streams; Paris's Glance copies by itself: no byte through the sync host
+    assert (images["Lisbon", "new"]["travel"], images["Lisbon", "new"]["bytes"]) == (
+        "stream",
+        cloud.only("Lisbon", "new")["size"],
+    )
+    for name in ("new", "same"):
+        assert (images["Paris", name]["travel"], images["Paris", name]["bytes"]) == (
+            "glance-download",
+            0,
+        )
     assert images["Lisbon", "same"]["result"] == "none"
 
 
@@ -191,7 +201,7 @@ def test_an_unknown_region_is_one_failed_object(cloud, tmp_path, capsys):
     assert records[0] == {
         "region": "Atlantis", "image": None, "status": None, "action": "none", "bytes": 0,
         "error": "unknown region 'Atlantis': not in the catalog of its target",
-        "result": "failed", "metadata": None,
+        "result": "failed", "metadata": None, "travel": None,
     }  # fmt: skip
     assert [record["region"] for record in records[1:]] == ["Lisbon"]
 

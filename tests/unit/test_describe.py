@@ -8,7 +8,7 @@ import pytest
 
 from glancesync.image import Image
 from glancesync.output import Output, describe
-from glancesync.planner import Action, MetadataChange, PlanItem, Status
+from glancesync.planner import Action, MetadataChange, PlanItem, Status, Travel
 from glancesync.report import Result, metadata_diff, outcome_of
 
 P = Image(id="m-p", name="p", size=2048)
@@ -88,10 +88,12 @@ def test_a_metadata_update_names_each_key(
     assert metadata_diff(change) == diff
 
 
-def test_an_upload_names_its_size_and_no_diff() -> None:
-    item = PlanItem(Status.PENDING_UPLOAD, P, None, Action.UPLOAD)
+def test_an_upload_names_its_size_and_how_it_travels_and_no_diff() -> None:
+    item = PlanItem(Status.PENDING_UPLOAD, P, None, Action.UPLOAD, travel=Travel.STREAM)
     assert describe(item, dry_run=True) == "would upload p (2.0 KiB)"
     assert describe(item, dry_run=False) == "uploaded p (2.0 KiB)"
+    copied = replace(item, travel=Travel.GLANCE_DOWNLOAD)
+    assert describe(copied, dry_run=True) == "would upload p (2.0 KiB, copied by glance-download)"
 
 
 @pytest.mark.parametrize(

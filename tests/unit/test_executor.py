@@ -8,11 +8,11 @@ from contextlib import contextmanager
 import pytest
 
 from glancesync.cache import HandOffLost
-from glancesync.errors import RegionError
+from glancesync.errors import ImportFailed, RegionError
 from glancesync.executor import Executor
 from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, Image
 from glancesync.output import Output
-from glancesync.planner import RegionPlan, plan_region
+from glancesync.planner import RegionPlan, by_glance_download, plan_region
 from glancesync.report import ItemOutcome, RegionReport, Result
 from glancesync.settings import SyncRules
 from glancesync.transfer import VerifyingStream
@@ -39,6 +39,11 @@ class Run:
         masters = list(self.master.images.values())
         regionals = list(self.region.images.values())
         return plan_region(masters, regionals, SyncRules(**rules), "Lisbon", PROJECT)
+
+    def imported(self, **rules) -> RegionReport:
+        """A run where the region's Glance copies images from the master itself (§11)."""
+        self.region.source = self.master
+        return self.apply(by_glance_download(self.plan(**rules)))
 
     def apply(
         self, plan: RegionPlan | None = None, dry_run: bool = False, cache=None
@@ -323,3 +328,69 @@ def test_a_dry_run_says_what_would_be_deactivated_and_writes_nothing() -> None:
     run.apply(dry_run=True)
     assert run.writes() == []
     assert run.lines == ["Lisbon: would deactivate app"]
+
+
+# --- server-side copy (§11)
+
+
+def test_an_import_is_created_private_and_hidden_verified_reconciled_then_published() -> None:
+    run = Run()
+    properties = {"type": "app", "hw_disk_bus": "virtio", "os_distro": "debian"}
+    run.master_image("app", b"app bytes", properties=properties)
+    report = run.imported(metadata_set=frozenset({"type"}))
+    [created] = run.region.created
+    assert (created.visibility, created.os_hidden, created.status) == ("private", True, "queued")
+    (copy,) = run.region.named("app")
+    assert (copy.status, copy.visibility, copy.os_hidden) == ("active", "public", False)
+    assert copy.properties == {"type": "app"}  # what Glance copied of its own accord is gone
+    assert run.region.data[copy.id] == b"app bytes"
+    assert run.writes() == [
+        ("create", "app"),
+        ("start_import", "app"),
+        ("await_import", "app"),
+        ("update", "app"),  # the properties Glance added, removed
+        ("update", "app"),  # visibility and os_hidden last, the upload marker removed
+    ]
+    assert ("download", "app") not in run.master.calls  # only the head, for the format check
+    assert run.lines == ["Lisbon: uploaded app (9 B, copied by glance-download)"]
+    assert (report.bytes_uploaded, report.imports, report.succeeded) == (0, 1, True)
+
+
+def test_properties_glance_also_copies_stay_when_they_are_synchronised() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes", properties={"hw_disk_bus": "virtio"})
+    run.imported()
+    (copy,) = run.region.named("app")
+    assert copy.properties == {"hw_disk_bus": "virtio"}
+
+
+def test_a_failed_import_is_deleted_and_streamed_and_the_region_imports_no_more() -> None:
+    run = Run()
+    run.master_image("a", b"first")
+    run.master_image("b", b"second")
+    run.region.fail_on("await_import", "a", ImportFailed("glance-download: failed", region="L"))
+    report = run.imported()
+    assert run.writes() == [
+        ("create", "a"),
+        ("start_import", "a"),
+        ("await_import", "a"),
+        ("delete", "a"),
+        ("create", "a"),
+        ("upload", "a"),
+        ("update", "a"),
+        ("create", "b"),  # no import tried after the failed one
+        ("upload", "b"),
+        ("update", "b"),
+    ]
+    assert sorted(image.name for image in run.region.images.values()) == ["a", "b"]
+    assert run.lines == ["Lisbon: uploaded a (5 B)", "Lisbon: uploaded b (6 B)"]
+    assert (report.bytes_uploaded, report.imports, report.succeeded) == (11, 0, True)
+
+
+def test_a_dry_run_says_an_image_would_be_copied_by_glance_and_writes_nothing() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes")
+    report = run.apply(by_glance_download(run.plan()), dry_run=True)
+    assert run.writes() == []
+    assert run.lines == ["Lisbon: would upload app (9 B, copied by glance-download)"]
+    assert (report.bytes_uploaded, report.imports) == (0, 1)

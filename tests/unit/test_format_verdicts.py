@@ -183,6 +183,14 @@ def test_an_image_judged_at_its_end_is_read_whole_in_parts_twice_the_last():
     assert lengths == [FIRST_PART * 2**index for index in range(len(lengths))]
 
 
+def test_an_image_undecided_at_the_limit_has_no_verdict():
+    vmdk = next(case for case in good_images() if case.name == "stream-optimized-vmdk")
+    parts = Parts(vmdk.data)
+    checked = inspect_head(declared(vmdk), parts, limit=FIRST_PART)
+    assert (checked.verdict, checked.bytes_read) == (None, FIRST_PART)
+    assert parts.requests == [(0, FIRST_PART)]
+
+
 def test_a_master_that_stops_sending_before_the_size_is_an_error():
     head = TestImage("head", raw_disk()[:100_000], "raw", "raw")
     image = replace(declared(head), size=10 * len(head.data))

@@ -16,6 +16,7 @@ from glancesync.planner import (
     PlanItem,
     RegionPlan,
     UploadSpec,
+    by_glance_download,
     is_synchronised,
     plan_region,
     select_master_images,
@@ -912,3 +913,21 @@ def test_a_rename_carries_the_first_free_old_name(names, expected) -> None:
     regionals = [regional("app", checksum="other"), *(regional(n, id=f"r-{n}") for n in names)]
     step = item(plan([master("app")], regionals, rename=frozenset({"any"})), "app")
     assert (step.action, step.old_name) == (Action.RENAME, expected)
+
+
+@pytest.mark.parametrize(
+    ("region_has", "travel"),
+    [
+        ((), "glance-download"),  # upload
+        ((regional("app", checksum="sum-old"),), "glance-download"),  # replace
+        ((regional("app"),), None),  # ok: nothing travels
+    ],
+)
+def test_a_region_that_copies_by_itself_has_its_uploads_travel_by_glance_download(
+    region_has, travel
+):
+    streamed = plan([master("app")], region_has, replace=frozenset({"any"}))
+    assert {item.travel for item in streamed.items} == {"stream" if travel else None}
+    copied = by_glance_download(streamed)
+    assert [item.travel for item in copied.items] == [travel]
+    assert [item.status for item in copied.items] == [item.status for item in streamed.items]
