@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from functools import partial
 from typing import IO, Any, Protocol
 
@@ -25,6 +26,7 @@ from glancesync.output import Output
 from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
 from glancesync.progress import Progress
 from glancesync.report import ItemOutcome, RegionReport, Result, outcome_of
+from glancesync.retention import BY_OBSOLETE, BY_RENAME, retirement_mark
 from glancesync.transfer import FormatRefused, IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
@@ -61,6 +63,10 @@ class FormatError(ImageError):
 
     def __init__(self, verdict: Verdict, region: str, image: str):
         super().__init__(f"format refused: {verdict.describe()}", region=region, image=image)
+
+
+class PurgeError(ImageError):
+    """A retired copy could not be deleted (§12): that copy fails, its region goes on."""
 
 
 class Executor:
@@ -101,16 +107,15 @@ class Executor:
 
     def _apply_in_order(self, report: RegionReport, order: list[PlanItem]) -> None:
         """The actions one after the other; the first failure skips the rest of the region, but
-        an image refused for its format fails alone (`error_format`)."""
+        an image refused for its format (`error_format`) or a retired copy that could not be
+        deleted fails alone."""
         uploaded_ids: dict[str, str] = {}
         with self.progress.counter(report.region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
                     uploaded = self._perform(item, uploaded_ids)
-                except FormatError as refusal:
-                    refused = replace(item, status=Status.ERROR_FORMAT)
-                    outcome = self._counted(report, refused, Result.FAILED, error=str(refusal))
-                    self.output.failure(outcome)
+                except (FormatError, PurgeError) as failure:
+                    self._fails_alone(report, item, failure)
                     advance(1)
                     continue
                 except GlanceSyncError as error:
@@ -128,6 +133,16 @@ class Executor:
                     self._counted(report, item, result, uploaded), item, self.dry_run
                 )
                 advance(1)
+
+    def _fails_alone(
+        self, report: RegionReport, item: PlanItem, failure: FormatError | PurgeError
+    ) -> None:
+        """An image that fails without stopping its region."""
+        if isinstance(failure, FormatError):
+            item = replace(item, status=Status.ERROR_FORMAT)
+        else:
+            report.purges_failed += 1
+        self.output.failure(self._counted(report, item, Result.FAILED, error=str(failure)))
 
     def _give_up(
         self, report: RegionReport, rest: list[PlanItem], error: str, shown: bool = True
@@ -180,9 +195,15 @@ class Executor:
         return kept
 
     def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
-        """Carry out one item; returns the bytes uploaded."""
+        """Carry out one item; returns the bytes uploaded. A copy retired by a rename or an
+        obsolete rename gets the retirement mark (§12)."""
+        if item.action is Action.PURGE:
+            self._purge(item.regional)
+            return 0
         if item.action.patches:
-            self._update_metadata(item.regional, item.change, uploaded_ids)
+            retires = item.action is Action.OBSOLETE and "name" in item.change.attributes
+            mark = _retirement_mark(BY_OBSOLETE) if retires else {}
+            self._update_metadata(item.regional, item.change, uploaded_ids, mark)
             return 0
         new = self._upload(item.master, item.upload, uploaded_ids)
         uploaded_ids[item.master.name] = new.id
@@ -191,7 +212,9 @@ class Executor:
                 self.destination.delete_image(item.regional.id)
             elif item.action is Action.RENAME:
                 self.destination.update_image(
-                    item.regional, {"name": item.old_name, "visibility": "private"}
+                    item.regional,
+                    {"name": item.old_name, "visibility": "private"},
+                    _retirement_mark(BY_RENAME),
                 )
         except GlanceSyncError as error:  # named by UUID only: name the image, say what is left
             undone = "deleted" if item.action is Action.REPLACE else "renamed"
@@ -203,10 +226,26 @@ class Executor:
             ) from error
         return new.size or 0
 
+    def _purge(self, copy: Image) -> None:
+        try:
+            self.destination.delete_image(copy.id)
+        except GlanceSyncError as error:
+            region = self.destination.full_name
+            raise PurgeError(
+                f"retired copy {copy.id} not deleted: {cause_text(error, region)}",
+                region=region,
+                image=copy.name,
+            ) from error
+
     def _update_metadata(
-        self, regional: Image, change: MetadataChange, uploaded_ids: Mapping[str, str]
+        self,
+        regional: Image,
+        change: MetadataChange,
+        uploaded_ids: Mapping[str, str],
+        mark: Mapping[str, str],
     ) -> None:
         properties = {
+            **mark,
             **change.set_properties,
             **_resolve(change.references, uploaded_ids, regional.name),
         }
@@ -268,6 +307,11 @@ class Executor:
                 new.id,
                 error,
             )
+
+
+def _retirement_mark(by: str) -> dict[str, str]:
+    """The mark of a copy retired now."""
+    return retirement_mark(datetime.now(UTC), by)
 
 
 def _resolve(

@@ -44,6 +44,7 @@ _VERBS = {
     "upload": ("upload", "uploaded"),
     "replace": ("replace", "replaced"),
     "rename": ("upload and keep the old copy of", "uploaded and kept the old copy of"),
+    "purge": ("delete retired copy", "deleted retired copy"),
 }
 
 
@@ -171,6 +172,8 @@ def describe(item: PlanItem, dry_run: bool) -> str:
         line += f" as {item.old_name}"
     if item.change:
         line += f": {describe_change(item.change, dry_run)}"
+    if item.reason:
+        line += f" ({item.reason})"
     return line
 
 
@@ -183,6 +186,8 @@ def region_summary(region: RegionReport, dry_run: bool) -> str:
     line += f" in {region.seconds:.1f} s"
     if region.leftovers_kept:
         line += f"; {region.leftovers_kept} leftover(s) could not be deleted"
+    if region.purges_failed:
+        line += f"; {region.purges_failed} retired cop(ies) could not be deleted"
     if region.refused:
         line += f"; {_refused_for_format(region.refused)}"
     if region.decisions:

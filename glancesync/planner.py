@@ -28,6 +28,11 @@ Decisions where the spec is silent:
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
   are left alone (other project, other checksum) have no item.
+- Retired copies (§12, `retention`) have items of their own, after the others, oldest first;
+  their `master` is the copy itself. A copy deleted by this run is `pending_purge` with action
+  PURGE; one left for the next run by `max_purge` is `pending_purge` without action; an
+  unmarked one that this run marks is `pending_metadata`. A copy being deleted has no obsolete
+  item. Retention is planned only when the plan is given the time (`now`).
 """
 
 from __future__ import annotations
@@ -35,10 +40,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import Enum
 
 from glancesync.formats import Verdict, verdict_of
 from glancesync.image import COMPARED_ATTRIBUTES, UPLOAD_MARKER, Image, NewImage
+from glancesync.retention import (
+    BY_FIRST_SIGHT,
+    RETIREMENT_MARKS,
+    Retention,
+    plan_retention,
+    retirement_mark,
+)
 from glancesync.settings import OnConflict, SyncRules
 
 OBSOLETE_SUFFIX = "_obsolete"
@@ -58,6 +71,7 @@ class Status(str, Enum):
     ERROR_CHECKSUM = "error_checksum"
     ERROR_AMI = "error_ami"
     ERROR_FORMAT = "error_format"
+    PENDING_PURGE = "pending_purge"
 
 
 class Action(str, Enum):
@@ -69,6 +83,7 @@ class Action(str, Enum):
     REPLACE = "replace"  # upload, verify, then delete the old regional image
     RENAME = "rename"  # upload, verify, then rename the old one to `<name>.old`, private
     OBSOLETE = "obsolete"  # patch a regional image into the master's `X_obsolete` (§8)
+    PURGE = "purge"  # delete a retired copy past purge_after (§12)
 
     @property
     def uploads(self) -> bool:
@@ -149,6 +164,8 @@ class PlanItem:
     """For an `error_*` status: what the operator has to decide or fix."""
     old_name: str | None = None
     """For RENAME: the name the replaced regional image takes (`<name>.old`, or `.old.N`)."""
+    reason: str | None = None
+    """For a retired copy (§12): why it is deleted, kept for the next run, or marked."""
 
     @property
     def upload_size(self) -> int:
@@ -174,7 +191,8 @@ class RegionPlan:
         ready = [item for item in self.items if item.status is not Status.PENDING_AMI]
         metadata = [item for item in ready if item.action.patches]
         uploads = [item for item in ready if item.action.uploads]
-        return metadata + uploads + waiting
+        purges = [item for item in ready if item.action is Action.PURGE]
+        return metadata + uploads + waiting + purges
 
 
 @dataclass(frozen=True)
@@ -244,11 +262,12 @@ def plan_region(
     region: str,
     project_id: str,
     refusals: Mapping[str, Verdict] | None = None,
+    now: datetime | None = None,
 ) -> RegionPlan:
     """The plan of one region, from the selected master images (`select_master_images`), the
     region's images, its target's sync rules, the project (`project_id`) whose images the
-    target's credentials write, and the verdicts that refused master images for their format
-    (§10), by master image id."""
+    target's credentials write, the verdicts that refused master images for their format
+    (§10), by master image id, and the time of the run (`now`, for retention, §12)."""
     warnings: list[str] = []
     leftovers = unfinished_uploads(regional_images, project_id)
     leftover_ids = {image.id for image in leftovers}
@@ -274,7 +293,45 @@ def plan_region(
     items.sort(key=lambda item: (item.master.size or 0, item.master.name))
     taken_names = {image.name for image in regional_images} | {i.name for i in leftovers}
     items = [_with_old_name(item, taken_names) for item in items]
+    if now is not None:
+        master_names = {image.name for image in master_images}
+        retention = plan_retention(regional_images, rules, project_id, now, master_names)
+        items = _with_retention(items, retention, rules.max_purge, now)
+        warnings += retention.warnings
     return RegionPlan(region, tuple(items), tuple(warnings), leftovers)
+
+
+def _with_retention(
+    items: list[PlanItem], retention: Retention, max_purge: int, now: datetime
+) -> list[PlanItem]:
+    """The items, a copy being deleted without its obsolete item, then the retired copies'
+    items (§12)."""
+    purged_ids = {due.image.id for due in retention.purged}
+    kept = [item for item in items if item.regional is None or item.regional.id not in purged_ids]
+    left = f"left for the next run (max_purge = {max_purge})"
+    mark = MetadataChange(set_properties=retirement_mark(now, BY_FIRST_SIGHT))
+    return [
+        *kept,
+        *(
+            PlanItem(Status.PENDING_PURGE, due.image, due.image, Action.PURGE, reason=due.reason)
+            for due in retention.purged
+        ),
+        *(
+            PlanItem(Status.PENDING_PURGE, due.image, due.image, reason=f"{due.reason}; {left}")
+            for due in retention.waiting
+        ),
+        *(
+            PlanItem(
+                Status.PENDING_METADATA,
+                image,
+                image,
+                Action.UPDATE_METADATA,
+                change=mark,
+                reason="retired copy without mark: ages from this run",
+            )
+            for image in retention.to_mark
+        ),
+    ]
 
 
 def _uninspectable(images: Iterable[Image]) -> dict[str, Verdict]:
@@ -423,7 +480,7 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
 
 def _is_metadata(key: str) -> bool:
     """Whether a user property is metadata: not a reference, not a mark of glancesync's."""
-    return key not in REFERENCE_PROPERTIES and key != UPLOAD_MARKER
+    return key not in REFERENCE_PROPERTIES and key != UPLOAD_MARKER and key not in RETIREMENT_MARKS
 
 
 def _synced_properties(

@@ -10,7 +10,7 @@ from enum import Enum
 
 from glancesync.errors import EXIT_DECISION, EXIT_FAILURE, EXIT_OK
 from glancesync.escaping import json_text
-from glancesync.planner import MetadataChange, PlanItem, Status
+from glancesync.planner import Action, MetadataChange, PlanItem, Status
 
 
 class Result(str, Enum):
@@ -69,7 +69,8 @@ class ItemOutcome(Record):
 
     `image` is None for a region that failed as a whole; `status` is None for a leftover of an
     interrupted upload. `bytes` is what the action uploads (would upload, in a dry run).
-    `metadata` is the change of a metadata update (`metadata_diff`), else None."""
+    `metadata` is the change of a metadata update (`metadata_diff`), else None; `reason` says
+    why a retired copy is deleted, kept or marked (§12)."""
 
     region: str
     image: str | None
@@ -79,6 +80,7 @@ class ItemOutcome(Record):
     error: str | None
     result: Result
     metadata: dict[str, object] | None = None
+    reason: str | None = None
 
 
 def outcome_of(
@@ -87,7 +89,9 @@ def outcome_of(
     """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
     status, action, error = item.status.value, item.action.value, error or item.problem
     metadata = metadata_diff(item.change) if item.change else None
-    return ItemOutcome(region, item.master.name, status, action, uploaded, error, result, metadata)
+    return ItemOutcome(
+        region, item.master.name, status, action, uploaded, error, result, metadata, item.reason
+    )
 
 
 def metadata_diff(change: MetadataChange) -> dict[str, object]:
@@ -115,12 +119,15 @@ class RegionReport:
     bytes_uploaded: int = 0
     failure: str | None = None
     leftovers_kept: int = 0  # leftovers of interrupted uploads that could not be deleted
+    purges_failed: int = 0  # retired copies that could not be deleted (§12)
     seconds: float = 0.0
 
     def count(self, outcome: ItemOutcome) -> None:
         """Count an image by its status when the run ends: an action done leaves it `ok`."""
         if outcome.status is not None:
             done = outcome.result is Result.DONE
+            if done and outcome.action == Action.PURGE.value:
+                return  # deleted: no longer an image of the region
             self.statuses[Status.OK.value if done else outcome.status] += 1
 
     @property
@@ -139,7 +146,12 @@ class RegionReport:
 
     @property
     def succeeded(self) -> bool:
-        return self.failure is None and not self.leftovers_kept and not self.refused
+        return (
+            self.failure is None
+            and not self.leftovers_kept
+            and not self.refused
+            and not self.purges_failed
+        )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Protocol, TextIO
 
 from glancesync.actions import ModeAction, RegionVisit, RunOptions, RunStart
@@ -340,7 +341,13 @@ def visit_region(
         rules = job.targets[job.ref.target].rules
         refusals = _refusals(job.memory, job.master_images)
         plan = plan_region(
-            job.master_images, listing, rules, full_name, target.project_id, refusals
+            job.master_images,
+            listing,
+            rules,
+            full_name,
+            target.project_id,
+            refusals,
+            datetime.now(UTC),
         )
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
