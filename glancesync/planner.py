@@ -285,8 +285,8 @@ def plan_region(
         )
         matched[image.id] = _Matched(image, regional, status)
     items = [_plan_item(entry, matched, rules, barred, warnings) for entry in matched.values()]
+    synchronised_names = {image.name for image in synchronised}
     if rules.support_obsolete_images:
-        synchronised_names = {image.name for image in synchronised}
         items += _obsolete_items(
             master_images, synchronised_names, regional_images, rules, project_id, warnings
         )
@@ -294,8 +294,7 @@ def plan_region(
     taken_names = {image.name for image in regional_images} | {i.name for i in leftovers}
     items = [_with_old_name(item, taken_names) for item in items]
     if now is not None:
-        master_names = {image.name for image in master_images}
-        retention = plan_retention(regional_images, rules, project_id, now, master_names)
+        retention = plan_retention(regional_images, rules, project_id, now, synchronised_names)
         items = _with_retention(items, retention, rules.max_purge, now)
         warnings += retention.warnings
     return RegionPlan(region, tuple(items), tuple(warnings), leftovers)

@@ -5,7 +5,8 @@ Decisions where the spec is silent:
 
 - A retired copy is named `<name>.old`, `<name>.old.N` (a rename's) or `<name>_obsolete` (§8),
   is owned by the target's project (an image without owner is not: a deletion needs proof),
-  is `active` or `deactivated`, is not `protected`, and no master image has its name.
+  is `active` or `deactivated`, is not `protected`, and is not the copy of a synchronised
+  master image (a master image may be named `foo.old`).
 - The mark is two properties set when glancesync retires a copy: RETIRED_AT (UTC, ISO 8601)
   and RETIRED_BY (which rule retired it). Age is measured from RETIRED_AT. A mark that cannot
   be read is warned about and its copy never deleted.
@@ -50,14 +51,15 @@ def is_retired_name(name: str) -> bool:
 
 
 def duration_text(seconds: float) -> str:
-    """A duration in its two largest units: `31d 2h`, `12h`, `0s`."""
+    """A duration in its largest unit, and the next one when it is not 0: `31d 2h`, `12h`,
+    `50d` (for 50 days and a second), `0s`."""
     seconds = max(int(seconds), 0)
-    parts = []
-    for unit, size in _UNITS:
-        if seconds >= size or (unit == "s" and not parts):
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return " ".join(parts[:2])
+    index = next(i for i, (_, size) in enumerate(_UNITS) if seconds >= size or size == 1)
+    (unit, size), rest = _UNITS[index], seconds % _UNITS[index][1]
+    text = f"{seconds // size}{unit}"
+    if index + 1 < len(_UNITS) and rest >= _UNITS[index + 1][1]:
+        text += f" {rest // _UNITS[index + 1][1]}{_UNITS[index + 1][0]}"
+    return text
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def plan_retention(
     policy: SyncRules,
     project_id: str,
     now: datetime,
-    master_names: Collection[str] = (),
+    synchronised_names: Collection[str] = (),
 ) -> Retention:
     """The retention of one region's images at `now` under a target's `purge_after`,
     `max_purge` and `purge_unmarked` (see the module's decisions)."""
@@ -107,7 +109,7 @@ def plan_retention(
     due: list[Due] = []
     to_mark: list[Image] = []
     for image in images:
-        if not _is_candidate(image, project_id, master_names):
+        if not _is_candidate(image, project_id, synchronised_names):
             continue
         if RETIRED_AT not in image.properties:
             if policy.purge_unmarked:
@@ -130,10 +132,10 @@ def plan_retention(
     return Retention(tuple(purged), tuple(waiting), tuple(to_mark), tuple(warnings))
 
 
-def _is_candidate(image: Image, project_id: str, master_names: Collection[str]) -> bool:
+def _is_candidate(image: Image, project_id: str, synchronised_names: Collection[str]) -> bool:
     return (
         is_retired_name(image.name)
-        and image.name not in master_names
+        and image.name not in synchronised_names
         and image.owner == project_id
         and image.status in _RETIRED_STATUSES
         and not image.protected

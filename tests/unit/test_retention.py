@@ -58,7 +58,14 @@ def test_a_retired_name_is_a_rename_or_an_obsolete_one(name, expected):
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (59, "59s"), (3600, "1h"), (12 * 3600 + 60, "12h 1m"), (31 * DAY + 7200, "31d 2h")],
+    [
+        (0, "0s"),
+        (59, "59s"),
+        (3600, "1h"),
+        (12 * 3600 + 60, "12h 1m"),
+        (31 * DAY + 7200, "31d 2h"),
+        (50 * DAY + 1, "50d"),
+    ],
 )
 def test_a_duration_is_written_in_its_two_largest_units(seconds, text):
     assert duration_text(seconds) == text
@@ -92,7 +99,7 @@ def test_only_glancesync_retired_copies_of_the_project_past_purge_after_are_dele
     assert not retention.to_mark
 
 
-def test_a_copy_named_like_a_master_image_is_never_deleted():
+def test_the_copy_of_a_synchronised_master_image_is_never_deleted():
     copy = retired("a.old", 31)
     assert not plan_retention([copy], rules(), PROJECT, NOW, {"a.old"}).purged
 
