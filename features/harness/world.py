@@ -24,6 +24,7 @@ from harness.images import (
     records,
     reference_resolver,
     substitute,
+    time_ago,
 )
 
 GLANCESYNC = str(Path(sys.executable).with_name("glancesync"))
@@ -85,12 +86,13 @@ class World:
     def _resolver(self, region: str) -> Callable[[str], str]:
         """Placeholders of a value: `{id of NAME}` of an image arranged in the region,
         `{checksum of LABEL}` of an arranged content, `{auth_url of TARGET}`,
-        `{password of ACCOUNT}`."""
+        `{password of ACCOUNT}`, `{time of 40 days ago}`."""
         lookups: dict[str, Callable[[str], str]] = {
             "id": lambda name: self.ids[region, name],
             "checksum": self._checksum_of,
             "auth_url": lambda target: self.cloud.data["targets"][target]["auth_url"],
             "password": lambda account: self.cloud.account(account).password,
+            "time": time_ago,
         }
         return lambda value: substitute(value, lambda kind, name: lookups[kind](name))
 
