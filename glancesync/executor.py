@@ -55,6 +55,8 @@ class ImageService(Protocol):
     ) -> Image: ...
     def delete_image(self, image_id: str) -> None: ...
     def finish_upload(self, uploaded: Image, protected: bool) -> Image: ...
+    def add_member(self, image_id: str, project_id: str) -> None: ...
+    def remove_member(self, image_id: str, project_id: str) -> None: ...
 
 
 class FormatError(ImageError):
@@ -207,6 +209,7 @@ class Executor:
             return 0
         new = self._upload(item.master, item.upload, uploaded_ids)
         uploaded_ids[item.master.name] = new.id
+        self._share(new.id, item.upload.members)
         try:
             if item.action is Action.REPLACE:
                 self.destination.delete_image(item.regional.id)
@@ -252,6 +255,14 @@ class Executor:
         self.destination.update_image(
             regional, change.attributes, properties, change.remove_properties
         )
+        self._share(regional.id, change.add_members, change.remove_members)
+
+    def _share(self, image_id: str, added: Sequence[str], removed: Sequence[str] = ()) -> None:
+        """Members added and removed (§12); their own accept/reject status is never set."""
+        for project_id in added:
+            self.destination.add_member(image_id, project_id)
+        for project_id in removed:
+            self.destination.remove_member(image_id, project_id)
 
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
         """Create, stream the master's bytes into, and verify the regional copy of `master`."""

@@ -159,6 +159,11 @@ def describe_change(change: MetadataChange, dry_run: bool) -> str:
         clauses.append(f"{remove} {', '.join(change.remove_properties)}")
     if change.kept:
         clauses.append(f"{keep} {', '.join(change.kept)}")
+    add, remove = ("add", "remove") if dry_run else ("added", "removed")
+    if change.add_members:
+        clauses.append(f"{add} member(s) {', '.join(change.add_members)}")
+    if change.remove_members:
+        clauses.append(f"{remove} member(s) {', '.join(change.remove_members)}")
     return "; ".join(clauses)
 
 
@@ -168,6 +173,8 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
     if item.action.uploads:
         line += f" ({human_size(item.master.size)})"
+    if item.upload and item.upload.members:
+        line += f", shared with {', '.join(item.upload.members)}"
     if item.old_name:
         line += f" as {item.old_name}"
     if item.change:

@@ -28,6 +28,9 @@ Decisions where the spec is silent:
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
   are left alone (other project, other checksum) have no item.
+- Members of shared images (§12, `sharing`): a member to add (or, with `sync_members =
+  mirror`, to remove) makes an image `pending_metadata`; an upload adds the members after the
+  copy is verified. A member with no project in the region's Keystone is a warning only.
 - Retired copies (§12, `retention`) have items of their own, after the others, oldest first;
   their `master` is the copy itself. A copy deleted by this run is `pending_purge` with action
   PURGE; one left for the next run by `max_purge` is `pending_purge` without action; an
@@ -53,6 +56,7 @@ from glancesync.retention import (
     retirement_mark,
 )
 from glancesync.settings import OnConflict, SyncRules
+from glancesync.sharing import Sharing, member_change
 
 OBSOLETE_SUFFIX = "_obsolete"
 REFERENCE_PROPERTIES = ("kernel_id", "ramdisk_id")
@@ -126,12 +130,21 @@ class MetadataChange:
     kept: tuple[str, ...] = ()
     """Regional properties that differ from the master's and are left as they are (not
     compared): shown, never written."""
+    add_members: tuple[str, ...] = ()
+    """Projects to make members of a shared image (§12)."""
+    remove_members: tuple[str, ...] = ()
+    """Members only the region has, removed where the target says `sync_members = mirror`."""
 
     @property
     def is_empty(self) -> bool:
         """Nothing to write (`kept` properties alone need no update)."""
         return not (
-            self.attributes or self.set_properties or self.remove_properties or self.references
+            self.attributes
+            or self.set_properties
+            or self.remove_properties
+            or self.references
+            or self.add_members
+            or self.remove_members
         )
 
 
@@ -144,6 +157,8 @@ class UploadSpec(NewImage):
 
     references: Mapping[str, str] = field(default_factory=dict)
     """Property -> name of the image uploaded in this run whose new regional UUID is the value."""
+    members: tuple[str, ...] = ()
+    """Projects made members of the copy once it is verified (a shared image, §12)."""
 
 
 @dataclass(frozen=True)
@@ -263,11 +278,13 @@ def plan_region(
     project_id: str,
     refusals: Mapping[str, Verdict] | None = None,
     now: datetime | None = None,
+    sharing: Sharing | None = None,
 ) -> RegionPlan:
     """The plan of one region, from the selected master images (`select_master_images`), the
     region's images, its target's sync rules, the project (`project_id`) whose images the
     target's credentials write, the verdicts that refused master images for their format
-    (§10), by master image id, and the time of the run (`now`, for retention, §12)."""
+    (§10), by master image id, the time of the run (`now`, for retention, §12) and the members
+    of its shared images (`sharing`, §12)."""
     warnings: list[str] = []
     leftovers = unfinished_uploads(regional_images, project_id)
     leftover_ids = {image.id for image in leftovers}
@@ -284,7 +301,15 @@ def plan_region(
             Status.ERROR_FORMAT if image.id in barred else _content_status(image, regional, rules)
         )
         matched[image.id] = _Matched(image, regional, status)
-    items = [_plan_item(entry, matched, rules, barred, warnings) for entry in matched.values()]
+    sharing = sharing or Sharing()
+    items = [
+        _plan_item(entry, matched, rules, barred, sharing, warnings) for entry in matched.values()
+    ]
+    warnings += [
+        f"{image.name}: {problem}"
+        for image in synchronised
+        for problem in sharing.unmapped.get(image.id, ())
+    ]
     synchronised_names = {image.name for image in synchronised}
     if rules.support_obsolete_images:
         items += _obsolete_items(
@@ -405,6 +430,7 @@ def _plan_item(
     matched: Mapping[str, _Matched],
     rules: SyncRules,
     barred: Mapping[str, Verdict],
+    sharing: Sharing,
     warnings: list[str],
 ) -> PlanItem:
     master, regional, status = entry.master, entry.regional, entry.status
@@ -435,8 +461,9 @@ def _plan_item(
         )
         warnings.append(problem)
         return PlanItem(Status.ERROR_AMI, master, regional, problem=problem)
-    if status in _ACTION_OF_NEW_CONTENT:
-        upload = _upload_spec(master, rules, references)
+    if status in _ACTION_OF_NEW_CONTENT:  # a new copy: every member
+        members, _ = member_change(sharing, master.id, None, rules.sync_members)
+        upload = replace(_upload_spec(master, rules, references), members=members)
         return PlanItem(
             Status.PENDING_AMI if references.pending else status,
             master,
@@ -444,7 +471,12 @@ def _plan_item(
             _ACTION_OF_NEW_CONTENT[status],
             upload=upload,
         )
-    change = _metadata_change(master, regional, rules, references)
+    added, removed = member_change(sharing, master.id, regional.id, rules.sync_members)
+    change = replace(
+        _metadata_change(master, regional, rules, references),
+        add_members=added,
+        remove_members=removed,
+    )
     if change.is_empty:
         return PlanItem(Status.OK, master, regional)
     return PlanItem(

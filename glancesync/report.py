@@ -106,7 +106,14 @@ def metadata_diff(change: MetadataChange) -> dict[str, object]:
         (key, {"old": change.previous.get(key), "new_copy_of": name})
         for key, name in change.references.items()
     )
-    return {"set": entries, "remove": list(change.remove_properties), "keep": list(change.kept)}
+    diff: dict[str, object] = {
+        "set": entries,
+        "remove": list(change.remove_properties),
+        "keep": list(change.kept),
+    }
+    if change.add_members or change.remove_members:
+        diff["members"] = {"add": list(change.add_members), "remove": list(change.remove_members)}
+    return diff
 
 
 @dataclass
