@@ -55,6 +55,7 @@ GLANCE_FIELDS = frozenset(
 )
 
 Record = dict[str, Any]
+ANY_VALUE = "*"  # an expected property value that any value matches (a time, say)
 
 
 def time_ago(text: str) -> str:
@@ -253,7 +254,11 @@ class Expectation:
                 wanted[column], actual[column] = project_of(value), record.get("owner")
             elif column == "properties":
                 expected = {k: resolve(v) for k, v in parse_properties(value).items()}
-                wanted[column], actual[column] = expected, user_properties(record)
+                found = user_properties(record)
+                anything = {
+                    k: found[k] for k, v in expected.items() if v == ANY_VALUE and k in found
+                }
+                wanted[column], actual[column] = {**expected, **anything}, found
             elif column != "name":
                 wanted[column], actual[column] = value, _as_text(record.get(column))
         return [
