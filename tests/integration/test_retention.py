@@ -3,10 +3,11 @@ what is deleted, in which order, and what never is."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from glance_helpers import Cloud, KiB, payload, sync
+from glance_helpers import Cloud, KiB, cli, payload, sync
 
 from glancesync.actions import Mode
 from glancesync.retention import RETIRED_AT, RETIRED_BY, retirement_mark
@@ -124,3 +125,16 @@ def test_a_rename_and_an_obsolete_rename_mark_the_copies_they_retire(cloud):
     outcome = sync(cloud.local_cloud, [REGION], "purge_after=0s")
     assert outcome.exit_status == 0
     assert cloud.names(REGION) == ["app"]
+
+
+def test_json_and_metrics_show_the_copies_due_and_why(cloud, retired, tmp_path, capsys):
+    metrics = tmp_path / "glancesync.prom"
+    arguments = ("--dry-run", "--format", "json", "--metrics-file", str(metrics), REGION)
+    status, out, _ = cli(cloud.local_cloud, tmp_path, capsys, *arguments, *RETENTION)
+    assert status == 0
+    records = [json.loads(line) for line in out]
+    due = {r["image"]: r for r in records if r.get("status") == "pending_purge"}
+    assert (due["c_obsolete"]["action"], due["b.old"]["action"]) == ("purge", "none")
+    assert due["c_obsolete"]["reason"].startswith("retired 50d ago by glancesync rename")
+    assert due["b.old"]["reason"].endswith("left for the next run (max_purge = 2)")
+    assert 'glancesync_images{region="Lisbon",status="pending_purge"} 3' in metrics.read_text()
