@@ -34,8 +34,8 @@ Decisions where the spec is silent:
 - Retired copies (§12, `retention`) have items of their own, after the others, oldest first;
   their `master` is the copy itself. A copy deleted by this run is `pending_purge` with action
   PURGE; one left for the next run by `max_purge` is `pending_purge` without action; an
-  unmarked one that this run marks is `pending_metadata`. A copy being deleted has no obsolete
-  item. Retention is planned only when the plan is given the time (`now`).
+  unmarked one that this run marks is `pending_metadata`. A copy due for deletion has no
+  obsolete item. Retention is planned only when the plan is given the time (`now`).
 """
 
 from __future__ import annotations
@@ -328,10 +328,10 @@ def plan_region(
 def _with_retention(
     items: list[PlanItem], retention: Retention, max_purge: int, now: datetime
 ) -> list[PlanItem]:
-    """The items, a copy being deleted without its obsolete item, then the retired copies'
+    """The items, a copy due for deletion without its obsolete item, then the retired copies'
     items (§12)."""
-    purged_ids = {due.image.id for due in retention.purged}
-    kept = [item for item in items if item.regional is None or item.regional.id not in purged_ids]
+    due_ids = {due.image.id for due in (*retention.purged, *retention.waiting)}
+    kept = [item for item in items if item.regional is None or item.regional.id not in due_ids]
     left = f"left for the next run (max_purge = {max_purge})"
     mark = MetadataChange(set_properties=retirement_mark(now, BY_FIRST_SIGHT))
     return [

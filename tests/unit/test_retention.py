@@ -207,3 +207,12 @@ def test_max_purge_0_and_a_dry_run_delete_nothing(values):
     report, _ = run(region, dry_run=not values, **values)
     assert len(region.images) == 1 and report.succeeded
     assert [call for call in region.calls if call[0] == "delete"] == []
+
+
+def test_an_obsolete_copy_due_has_one_item_the_purge():
+    master = content_image("gone_obsolete", b"gone_obsolete", visibility="private")
+    copy = retired("gone_obsolete", 40, visibility="public")  # same bytes, other visibility
+    region_plan = plan_region([master], [copy], rules(), "Lisbon", PROJECT, now=NOW)
+    assert [(i.status, i.action) for i in region_plan.items] == [
+        (Status.PENDING_PURGE, Action.PURGE)
+    ]
