@@ -10,7 +10,8 @@ Decisions where the spec is silent:
 - In a region of the master's Keystone a member is the same project id. In another target's
   Keystone it is the project with the same name in the domain of the same name, found by
   name (the master's project read by id, its domain by id; in the target, the domain and the
-  project by name), once per run and target. A member without such a project, or one that
+  project by name), once per run and target (under `--parallel`, once per region process:
+  each has its own sessions). A member without such a project, or one that
   the account may not look up (403), is warned about and left out: never guessed.
 - Only a regional copy that is `shared` is read for its members (Glance gives other images
   none); members are added after the copy's visibility is patched or its upload verified.
