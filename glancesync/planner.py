@@ -664,7 +664,9 @@ def _obsolete_items(
 def _obsolete_item(master: Image, regional: Image, rules: SyncRules) -> PlanItem:
     """Rename `X` to `X_obsolete`; bring visibility and obsolete_syncprops in line."""
     set_properties, remove_properties = _property_patch(
-        master.properties, regional.properties, rules.obsolete_syncprops
+        master.properties,
+        regional.properties,
+        {key for key in rules.obsolete_syncprops if _is_metadata(key)},  # never a mark
     )
     change = _change(
         regional,

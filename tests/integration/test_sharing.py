@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from glance_helpers import Cloud, KiB, payload, sync
+from glance_helpers import Cloud, KiB, payload, settings, sync
 from keystoneclient.v3 import client as keystone_client
 
 from glancesync.actions import Mode
+from glancesync.glance import Targets
 
 pytestmark = pytest.mark.integration
 
@@ -169,3 +170,21 @@ def test_a_region_only_member_stays_unless_the_target_mirrors(cloud, projects, l
     run(cloud, logs, master, "sync_members=mirror")
     assert set(members(cloud, "Lisbon")) == {projects["tenant2"], projects["lonely"]}
     assert [len(lines) for lines in logs.member_writes().values()] == [1, 0]
+
+
+def test_keystone_lookups_find_projects_by_name_and_domain_and_a_refusal_finds_none(
+    cloud, projects
+):
+    targets = Targets(settings(cloud.local_cloud).targets)
+    assert targets["master"].project_identity(projects["tenant2"]) == ("tenant2", "Default")
+    assert targets["other"].project_named("tenant2", "Default") == projects["tenant2 of other"]
+    assert targets["other"].project_named("lonely", "Default") is None
+    assert targets["other"].project_named("tenant2", "Elsewhere") is None
+    account = cloud.local_cloud.account("tenant2")
+    as_member = settings(
+        cloud.local_cloud,
+        f"master.user={account.user}",
+        f"master.password={account.password}",
+        f"master.project={account.project}",
+    )
+    assert Targets(as_member.targets)["master"].project_identity(projects["lonely"]) is None
