@@ -134,3 +134,12 @@ def test_an_upload_shares_the_verified_copy_and_a_second_run_writes_no_member():
     assert sync_once(image, master, region) == []
     (copy,) = region.images.values()
     assert region.members[copy.id] == {"p1": "pending", "p2": "pending"}
+
+
+def test_a_private_copy_is_made_shared_then_given_every_member():
+    master = content_image("app", b"app", visibility="shared")
+    regional = content_image("app", b"app", visibility="private")
+    sharing = Sharing({master.id: frozenset({"p1", "p2"})})
+    (item,) = plan(master, [regional], sharing).items
+    assert item.change.attributes == {"visibility": "shared"}
+    assert item.change.add_members == ("p1", "p2")
