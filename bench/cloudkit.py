@@ -121,15 +121,25 @@ def _poll_rss(process: subprocess.Popen, peak: list[int]) -> None:
         time.sleep(0.02)
 
 
-def tree_rss(pid: int) -> int:
-    """Bytes resident in a process and its descendants (Linux /proc), 0 once it is gone."""
-    total = 0
+def tree_pids(pid: int) -> Iterator[int]:
+    """A process and its descendants, as /proc lists them now (Linux)."""
     pending = [pid]
     while pending:
         current = pending.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        yield current
+        pending += [int(child) for child in children]
+
+
+def tree_rss(pid: int) -> int:
+    """Bytes resident in a process and its descendants (Linux /proc), 0 once it is gone."""
+    total = 0
+    for current in tree_pids(pid):
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
         except OSError:
             continue
         total += next(
@@ -140,8 +150,19 @@ def tree_rss(pid: int) -> int:
             ),
             0,
         )
-        pending += [int(child) for child in children]
     return total
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its descendants (Linux /proc)."""
+    ticks = 0
+    for current in tree_pids(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def glancesync(

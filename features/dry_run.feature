@@ -26,7 +26,7 @@ Feature: Dry run
       Lisbon: would upload web (2.0 KiB)
       Paris: would update metadata of base: set type: old → base
       Paris: would mark obsolete app_obsolete: set name: app → app_obsolete; set visibility: public → private
-      Paris: would upload web (2.0 KiB)
+      Paris: would upload web (2.0 KiB, copied by glance-download)
       other:Berlin: would replace base (1.0 KiB)
       other:Berlin: would upload web (2.0 KiB)
       """

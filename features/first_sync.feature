@@ -1,7 +1,9 @@
 Feature: First synchronisation of the master's images
   A plain run copies every public image of the master region Madrid to the other regions of
   the master target, with the same content, visibility and properties, and leaves alone the
-  images already in line.
+  images already in line. Paris's Glance offers glance-download: it copies each image from
+  Madrid by itself, and glancesync only verifies the copy; Lisbon's bytes pass through the
+  sync host.
 
   Background:
     Given Madrid has these images:
@@ -17,9 +19,9 @@ Feature: First synchronisation of the master's images
       Lisbon: uploaded debian (1.0 KiB)
       Lisbon: uploaded tools (2.0 KiB)
       Lisbon: uploaded ubuntu (3.0 KiB)
-      Paris: uploaded debian (1.0 KiB)
-      Paris: uploaded tools (2.0 KiB)
-      Paris: uploaded ubuntu (3.0 KiB)
+      Paris: uploaded debian (1.0 KiB, copied by glance-download)
+      Paris: uploaded tools (2.0 KiB, copied by glance-download)
+      Paris: uploaded ubuntu (3.0 KiB, copied by glance-download)
       """
     And the exit status is 0
     And Lisbon and Paris have exactly these images:
@@ -61,7 +63,7 @@ Feature: First synchronisation of the master's images
     Then the output is:
       """
       Lisbon: uploaded centos (4.0 KiB)
-      Paris: uploaded centos (4.0 KiB)
+      Paris: uploaded centos (4.0 KiB, copied by glance-download)
       """
     And the images ubuntu, debian and tools in Lisbon and Paris were not touched
     And Lisbon and Paris have exactly these images:

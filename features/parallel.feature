@@ -22,7 +22,7 @@ Feature: Regions in parallel
       """
       Lisbon: updated metadata of base: set type: old → base
       Lisbon: uploaded web (2.0 KiB)
-      Paris: uploaded web (2.0 KiB)
+      Paris: uploaded web (2.0 KiB, copied by glance-download)
       other:Berlin: uploaded base (1.0 KiB)
       other:Berlin: uploaded web (2.0 KiB)
       """
@@ -57,7 +57,7 @@ Feature: Regions in parallel
       """
       Lisbon: would update metadata of base: set type: old → base
       Lisbon: would upload web (2.0 KiB)
-      Paris: would upload web (2.0 KiB)
+      Paris: would upload web (2.0 KiB, copied by glance-download)
       """
     And nothing was written to Glance
 

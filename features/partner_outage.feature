@@ -16,7 +16,7 @@ Feature: One partner's outage leaves the other regions synced
     Then the output is:
       """
       Lisbon: uploaded base (1.0 KiB)
-      Paris: uploaded base (1.0 KiB)
+      Paris: uploaded base (1.0 KiB, copied by glance-download)
       """
     And the exit status is 1
     And the errors mention "target other"
@@ -32,7 +32,7 @@ Feature: One partner's outage leaves the other regions synced
     Then the output is:
       """
       Lisbon: uploaded base (1.0 KiB)
-      Paris: uploaded base (1.0 KiB)
+      Paris: uploaded base (1.0 KiB, copied by glance-download)
       """
     And the exit status is 1
     And the errors mention "target other"
@@ -47,7 +47,7 @@ Feature: One partner's outage leaves the other regions synced
     Then the output is:
       """
       Lisbon: uploaded base (1.0 KiB)
-      Paris: uploaded base (1.0 KiB)
+      Paris: uploaded base (1.0 KiB, copied by glance-download)
       """
     And the exit status is 1
     And the errors mention "target other"

@@ -14,7 +14,7 @@ Feature: Choosing the regions of a run
     When I run glancesync Paris Lisbon
     Then the output is:
       """
-      Paris: uploaded base (4.0 KiB)
+      Paris: uploaded base (4.0 KiB, copied by glance-download)
       Lisbon: uploaded base (4.0 KiB)
       """
     And the exit status is 0
@@ -23,7 +23,7 @@ Feature: Choosing the regions of a run
     When I run glancesync master:Paris
     Then the output is:
       """
-      Paris: uploaded base (4.0 KiB)
+      Paris: uploaded base (4.0 KiB, copied by glance-download)
       """
     And Lisbon has no images
 
@@ -83,7 +83,7 @@ Feature: Choosing the regions of a run
     When I run glancesync
     Then the output is:
       """
-      Paris: uploaded base (4.0 KiB)
+      Paris: uploaded base (4.0 KiB, copied by glance-download)
       Lisbon: uploaded base (4.0 KiB)
       """
 

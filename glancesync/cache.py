@@ -16,14 +16,16 @@ The first consumer of an image takes the lock and becomes its writer: it reads t
 writes each chunk into the data file and passes it on to its own upload, so the master is read
 once, at the pace of that upload. Consumers that come meanwhile follow the growing file: they
 read what is there and poll at its end while the writer holds the lock; later consumers read
-the published file. Every consumer verifies what it passes on (`VerifyingStream`).
+the published file. Only the writer's stream hashes the bytes (`VerifyingStream`); the others
+check the size and the format of what they pass on, and hold back its end until the writer
+published: hashing, the costliest step of a copy, is done once per image and run, not once per
+region (bench/README.md, fan-out).
 
 A writer that ends without publishing (its upload failed, the master's stream broke off or did
-not verify) empties the data file before it lets go of the lock. A follower that still needs
-bytes then takes the lock and reads the master again from the start, passing on only the bytes
-it has not passed on yet; a later consumer starts afresh. Only such failures cost a second
-master read. A writer that took over does not publish: the bytes its stream verified are partly
-those of the first read, not all of the file's; its followers rely on their own verification.
+not verify) empties the data file before it lets go of the lock. Its followers then fail with
+`HandOffLost`, without an end: the bytes they passed on were never verified, and their
+uploads are started again (`executor`), reading the master anew or following a newer writer.
+Only such failures cost a second master read.
 
 An image that does not fit (in `max_size` minus what the run has cached already, and in the
 free space of the directory minus FREE_SPACE_KEPT) is not cached: every consumer streams it
@@ -32,6 +34,7 @@ from the master. No process holds more than a chunk of an image in memory.
 
 from __future__ import annotations
 
+import enum
 import fcntl
 import logging
 import os
@@ -77,7 +80,11 @@ class MasterCache:
             return
         with _disk_errors(self.directory):
             consumer = _Consumer(self, image)
-        with consumer, _streaming(consumer.chunks(fetch), image, consumer.verified) as stream:
+        if consumer.writing:
+            checks = {"on_verified": consumer.verified}
+        else:
+            checks = {"vouched": consumer.vouched}
+        with consumer, _streaming(consumer.chunks(fetch), image, **checks) as stream:
             yield stream
 
     def _reserve(self, image: Image) -> bool:
@@ -184,8 +191,22 @@ class _Paths:
         self.lock, self.data, self.done = f"{base}.lock", f"{base}.data", f"{base}.done"
 
 
+class _Writer(enum.Enum):
+    """Where the writer of an image is, as its followers see it."""
+
+    WRITING = "writing"
+    PUBLISHED = "published"
+    GAVE_UP = "gave up"
+
+
+class HandOffLost(TransferError):
+    """The process reading the master for this image ended without verifying its bytes: what
+    this stream passed on is unverified; its upload is to be started again."""
+
+
 class _Consumer:
-    """One consumer of one cached image: it follows the data file, or writes it."""
+    """One consumer of one cached image: it writes the data file (the first that comes, or the
+    first after a writer that gave up), or follows it."""
 
     def __init__(self, cache: MasterCache, image: Image):
         self._cache = cache
@@ -193,56 +214,70 @@ class _Consumer:
         self._paths = _Paths(cache.directory, image.id)
         self._lock = open_file(self._paths.lock, os.O_RDONLY)
         try:
+            # The writer holds the lock (until it publishes or gives up) and reads the master;
+            # the data file is opened after: no other process replaces it while the lock is held.
+            self.writing = self._take_lock()
+            if self.writing and os.path.exists(self._paths.done):  # published: a reader only
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+                self.writing = False
             self._data = open_file(self._paths.data, os.O_RDWR)
         except OSError:
             os.close(self._lock)
             raise
-        self._writing = False  # this consumer holds the lock and reads the master
-        self._fresh = False  # ... from its first byte on: what it verifies is the whole file
-        self._verified = False  # its stream verified every byte
+        self._verified = False  # as the writer, its stream verified every byte
 
     def __enter__(self) -> _Consumer:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        """Close the files; a writer whose stream did not verify empties the data file first."""
+        """Close the files; a writer whose stream did not verify first empties the data file
+        and puts a new one in its place (its followers see theirs unlinked: `_writer`)."""
         try:
-            if self._writing and not self._verified:
+            if self.writing and not self._verified:
                 os.ftruncate(self._data, 0)
+                _replace_with_empty(self._paths.data)
         finally:
             os.close(self._data)
             os.close(self._lock)  # lets go of the flock
 
     def chunks(self, fetch: Fetch) -> Iterator[bytes]:
-        """The image's bytes: what the data file holds, then more as it grows, up to the size
-        the master announced (what the master may send beyond is the writer's to judge)."""
+        """The image's bytes: the writer's from the master; a follower's from the data file as
+        it grows, up to the size the master announced (what the master may send beyond is the
+        writer's to judge). HandOffLost when the writer gave up."""
+        if self.writing:
+            yield from self._write(fetch)
+            return
         position = 0
         wait = _Wait(self._cache.stall_timeout)
         while position < self._size:
+            writer = self._writer()  # before the read: published means all is there
             with _disk_errors(self._paths.data):
-                done = os.path.exists(self._paths.done)
                 chunk = os.pread(self._data, min(CHUNK_SIZE, self._size - position), position)
             if chunk:
                 position += len(chunk)
                 wait.reset()
                 yield chunk
-            elif done:  # published, yet shorter: cannot be, but let the stream judge
+            elif writer is _Writer.PUBLISHED:  # yet shorter: cannot be, but let the stream judge
                 return
-            elif not self._take_lock():
-                wait.pause(position)
-            elif os.path.exists(self._paths.done):  # published just before the lock was free
-                fcntl.flock(self._lock, fcntl.LOCK_UN)
+            elif writer is _Writer.GAVE_UP:
+                raise self._lost(position)
             else:
-                yield from self._write(position, fetch)
-                return
+                wait.pause(position)
+
+    def vouched(self) -> None:
+        """A follower at its end: return once the writer published (its stream verified every
+        byte of the file this follower read); HandOffLost if it gave up."""
+        wait = _Wait(self._cache.stall_timeout)
+        while (writer := self._writer()) is not _Writer.PUBLISHED:
+            if writer is _Writer.GAVE_UP:
+                raise self._lost(self._size)
+            wait.pause(self._size)
 
     def verified(self) -> None:
-        """Called when this consumer's stream verified every byte: a writer that read the
-        master from the first byte publishes the data file."""
+        """Called when the writer's stream verified every byte: it publishes the data file."""
         self._verified = True
-        if self._writing and self._fresh:
-            with _disk_errors(self._paths.done):
-                open(self._paths.done, "x").close()
+        with _disk_errors(self._paths.done):
+            open(self._paths.done, "x").close()
 
     def _take_lock(self) -> bool:
         try:
@@ -251,22 +286,37 @@ class _Consumer:
             return False
         return True
 
-    def _write(self, position: int, fetch: Fetch) -> Iterator[bytes]:
-        """As the writer: the master's bytes into the data file from the first one, and on to
-        the caller from `position` on (what it has not had yet)."""
-        self._writing, self._fresh = True, position == 0
-        if not self._fresh:
-            LOG.warning("%s: its reader stopped; reading the master again", self._paths.data)
+    def _writer(self) -> _Writer:
+        """Where the writer of the file this follower reads is. A `done` published by a later
+        writer, after this one gave up, is not this file's: the file was unlinked before
+        (checked after `done`, so that no publication can slip in between)."""
+        with _disk_errors(self._paths.data):
+            published = os.path.exists(self._paths.done)
+            if not published and self._take_lock():  # no writer: it gave up, or just published
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+                published = os.path.exists(self._paths.done)
+                if not published:
+                    return _Writer.GAVE_UP
+            if os.fstat(self._data).st_nlink == 0:
+                return _Writer.GAVE_UP
+        return _Writer.PUBLISHED if published else _Writer.WRITING
+
+    def _lost(self, position: int) -> HandOffLost:
+        return HandOffLost(
+            f"the process reading the master for this image stopped unverified "
+            f"(after {position} bytes passed on)"
+        )
+
+    def _write(self, fetch: Fetch) -> Iterator[bytes]:
+        """As the writer: the master's bytes into the data file and on to the caller."""
         with _disk_errors(self._paths.data):
             os.ftruncate(self._data, 0)
         offset = 0
         for chunk in fetch():
             with _disk_errors(self._paths.data):
                 _write_all(self._data, chunk, offset)
-            end = offset + len(chunk)
-            if end > position:
-                yield chunk if offset >= position else chunk[position - offset :]
-            offset = end
+            offset += len(chunk)
+            yield chunk
 
 
 class _Wait:
@@ -314,11 +364,12 @@ def _locked(path: str) -> Iterator[None]:
 
 @contextmanager
 def _streaming(
-    chunks: Iterator[bytes], image: Image, on_verified: Callable[[], None] | None = None
+    chunks: Iterator[bytes], image: Image, **checks: Callable[[], None]
 ) -> Iterator[VerifyingStream]:
-    """A verifying stream over `chunks`, closed (and with them the download) at the end."""
+    """A verifying stream over `chunks` (`checks`: its `on_verified` or `vouched`), closed (and
+    with them the download) at the end."""
     try:
-        yield VerifyingStream(chunks, image, on_verified)
+        yield VerifyingStream(chunks, image, **checks)
     finally:
         chunks.close()
 
@@ -326,6 +377,13 @@ def _streaming(
 def _lazily(fetch: Fetch) -> Iterator[bytes]:
     """The chunks of `fetch()`, which starts at the first one; closing it closes the download."""
     yield from fetch()
+
+
+def _replace_with_empty(path: str) -> None:
+    """Put a new empty file in the place of `path`, at once (who holds the old one keeps it)."""
+    fd, new = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".replacing-")
+    os.close(fd)
+    os.replace(new, path)
 
 
 def _write_all(fd: int, data: bytes, offset: int) -> None:

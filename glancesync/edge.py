@@ -367,6 +367,35 @@ def _kind(value: Any) -> str:
     return f"{kind} ({printable(text)})" if len(text) <= 40 else kind
 
 
+MAX_IMPORT_METHODS = 64
+
+
+def import_methods_problem(body: Any) -> str | None:
+    """What is wrong with Glance's `GET /v2/info/import` answer, or None: `import-methods`
+    holds a `value` that is a list of at most MAX_IMPORT_METHODS short strings."""
+    methods = body.get("import-methods") if isinstance(body, dict) else None
+    value = methods.get("value") if isinstance(methods, dict) else None
+    if not isinstance(value, list) or len(value) > MAX_IMPORT_METHODS:
+        return f"import-methods is not a list of at most {MAX_IMPORT_METHODS} methods"
+    if not all(isinstance(name, str) and len(name) <= MAX_TEXT for name in value):
+        return f"an import method is not a string of at most {MAX_TEXT} characters"
+    return None
+
+
+def failed_task_message(body: Any) -> str | None:
+    """The message of the first failed task in Glance's `GET /v2/images/{id}/tasks` answer
+    (server text: print it through `server_text`), "" for a failed task without one, None when
+    no task failed; ValueError when the answer is not a list of task objects."""
+    tasks = body.get("tasks") if isinstance(body, dict) else None
+    if not isinstance(tasks, list) or not all(isinstance(task, dict) for task in tasks):
+        raise ValueError("the answer is not a list of tasks")
+    for task in tasks:
+        if task.get("status") == "failure":
+            message = task.get("message")
+            return message[:MAX_TEXT] if isinstance(message, str) else ""
+    return None
+
+
 def catalog_problem(catalog: Any) -> str | None:
     """What is wrong with a Keystone v3 catalog, or None: a list of services (objects), each
     with a list of endpoints (objects) whose url and interface are strings, and region a string

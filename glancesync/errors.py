@@ -124,6 +124,11 @@ class ImageError(GlanceSyncError):
     """One image could not be synchronised; its region stops, the next region runs."""
 
 
+class ImportFailed(RegionError):
+    """A region's Glance did not copy an image by itself (§11): the import failed, ran past
+    `import_timeout`, or its result was not the master's content."""
+
+
 class LockHeld(GlanceSyncError):
     """Another run holds the lock."""
 

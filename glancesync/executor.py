@@ -13,17 +13,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import IO, Any, Protocol
 
-from glancesync.cache import MasterCache, master_stream
-from glancesync.errors import GlanceSyncError, ImageError, cause_text
-from glancesync.formats import Verdict, VerdictMemory
+from glancesync.cache import HandOffLost, MasterCache, master_stream
+from glancesync.errors import GlanceSyncError, ImageError, ImportFailed, cause_text
+from glancesync.formats import Verdict, VerdictMemory, inspect_head
 from glancesync.image import Image, NewImage
 from glancesync.output import Output
-from glancesync.planner import Action, MetadataChange, PlanItem, RegionPlan, Status, UploadSpec
+from glancesync.planner import (
+    Action,
+    MetadataChange,
+    PlanItem,
+    RegionPlan,
+    Status,
+    Travel,
+    UploadSpec,
+)
 from glancesync.progress import Progress
 from glancesync.report import ItemOutcome, RegionReport, Result, outcome_of
 from glancesync.retention import BY_OBSOLETE, BY_RENAME, retirement_mark
@@ -32,6 +40,8 @@ from glancesync.transfer import FormatRefused, IntegrityError, TransferError
 LOG = logging.getLogger(__name__)
 
 LEFTOVER_ACTION = "delete_leftover"
+HEAD_LIMIT = 64 * 1024**2  # bytes of a master image read to check the format of an import
+GLANCE_RESERVED = "os_glance_"  # properties Glance keeps for itself
 
 
 class ImageService(Protocol):
@@ -54,9 +64,30 @@ class ImageService(Protocol):
         remove_properties: Sequence[str] = (),
     ) -> Image: ...
     def delete_image(self, image_id: str) -> None: ...
-    def finish_upload(self, uploaded: Image, protected: bool) -> Image: ...
+    def add_tag(self, image: Image, tag: str) -> None: ...
+    def deactivate(self, image: Image) -> None: ...
+    def reactivate(self, image: Image) -> None: ...
+    def finish_upload(
+        self, uploaded: Image, protected: bool, attributes: Mapping[str, Any] | None = None
+    ) -> Image: ...
     def add_member(self, image_id: str, project_id: str) -> None: ...
     def remove_member(self, image_id: str, project_id: str) -> None: ...
+    def import_methods(self) -> frozenset[str]: ...
+    def start_import(self, image_id: str, source_id: str, source_region: str) -> None: ...
+    def await_import(self, image_id: str) -> Image: ...
+
+
+@dataclass(frozen=True)
+class Copied:
+    """How an item's bytes travelled, and how many passed through the sync host."""
+
+    travel: Travel | None = None  # None: no bytes (a metadata update)
+    streamed: int = 0
+
+
+class StreamInstead(Exception):
+    """An image planned for glance-download is streamed: its format check needs more of it
+    than a head read."""
 
 
 class FormatError(ImageError):
@@ -92,6 +123,7 @@ class Executor:
         self.cache = cache
         self.progress = progress or Progress()
         self.memory = memory
+        self.imports_failed = False  # after one failed import, the region's images stream
 
     def apply(self, plan: RegionPlan) -> RegionReport:
         """Carry out the plan (or say what it would do), handing each image's outcome to the
@@ -103,7 +135,7 @@ class Executor:
         self._apply_in_order(report, steps)
         for item in plan.items:
             if item.action is Action.NONE:
-                self.output.quiet(self._counted(report, item, Result.NONE))
+                self.output.unchanged(self._counted(report, item, Result.NONE), item)
         report.seconds = time.monotonic() - started
         return report
 
@@ -115,7 +147,7 @@ class Executor:
         with self.progress.counter(report.region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
-                    uploaded = self._perform(item, uploaded_ids)
+                    copied = self._perform(item, uploaded_ids)
                 except (FormatError, PurgeError) as failure:
                     self._fails_alone(report, item, failure)
                     advance(1)
@@ -128,12 +160,13 @@ class Executor:
                     self._give_up(report, order[index:], "interrupted: abandoned", shown=False)
                     raise
                 if not self.dry_run:
-                    report.bytes_uploaded += uploaded
+                    report.bytes_uploaded += copied.streamed
+                report.imports += copied.travel is Travel.GLANCE_DOWNLOAD
                 report.actions_done += 1
                 result = Result.PLANNED if self.dry_run else Result.DONE
-                self.output.action(
-                    self._counted(report, item, result, uploaded), item, self.dry_run
-                )
+                done = replace(item, travel=copied.travel)
+                outcome = self._counted(report, done, result, copied.streamed)
+                self.output.action(outcome, done, self.dry_run)
                 advance(1)
 
     def _fails_alone(
@@ -159,10 +192,11 @@ class Executor:
         for later in rest[1:]:
             self.output.quiet(self._counted(report, later, Result.SKIPPED, error=skipped))
 
-    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
-        """Bytes the item uploads: in a dry run, what it would upload."""
+    def _perform(self, item: PlanItem, uploaded_ids: dict[str, str]) -> Copied:
+        """How the item's bytes travelled (in a dry run, would travel)."""
         if self.dry_run:
-            return item.upload_size
+            streamed = item.upload_size if item.travel is Travel.STREAM else 0
+            return Copied(item.travel, streamed)
         return self._apply_item(item, uploaded_ids)
 
     @staticmethod
@@ -196,18 +230,16 @@ class Executor:
             self.output.leftover(outcome, image, self.dry_run)
         return kept
 
-    def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str]) -> int:
-        """Carry out one item; returns the bytes uploaded. A copy retired by a rename or an
-        obsolete rename gets the retirement mark (§12)."""
+    def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str]) -> Copied:
+        """Carry out one item; returns how its bytes travelled. A copy retired by a rename or
+        an obsolete rename gets the retirement mark (§12)."""
         if item.action is Action.PURGE:
             self._purge(item.regional)
-            return 0
+            return Copied()
         if item.action.patches:
-            retires = item.action is Action.OBSOLETE and "name" in item.change.attributes
-            mark = _retirement_mark(BY_OBSOLETE) if retires else {}
-            self._update_metadata(item.regional, item.change, uploaded_ids, mark)
-            return 0
-        new = self._upload(item.master, item.upload, uploaded_ids)
+            self._patch(item, uploaded_ids)
+            return Copied()
+        new, copied = self._copy(item, uploaded_ids)
         uploaded_ids[item.master.name] = new.id
         self._share(new.id, item.upload.members)
         try:
@@ -227,7 +259,19 @@ class Executor:
                 region=self.destination.full_name,
                 image=item.master.name,
             ) from error
-        return new.size or 0
+        return copied
+
+    def _patch(self, item: PlanItem, uploaded_ids: Mapping[str, str]) -> None:
+        """A metadata update, within the reactivation or before the deactivation of a copy
+        that follows the master's state."""
+        if item.action is Action.REACTIVATE:
+            self.destination.reactivate(item.regional)
+        if item.change is not None:
+            retires = item.action is Action.OBSOLETE and "name" in item.change.attributes
+            mark = _retirement_mark(BY_OBSOLETE) if retires else {}
+            self._update_metadata(item.regional, item.change, uploaded_ids, mark)
+        if item.action is Action.DEACTIVATE:
+            self.destination.deactivate(item.regional)
 
     def _purge(self, copy: Image) -> None:
         try:
@@ -247,6 +291,7 @@ class Executor:
         uploaded_ids: Mapping[str, str],
         mark: Mapping[str, str],
     ) -> None:
+        """One patch of the keys that differ, then one call per tag added."""
         properties = {
             **mark,
             **change.set_properties,
@@ -255,6 +300,8 @@ class Executor:
         self.destination.update_image(
             regional, change.attributes, properties, change.remove_properties
         )
+        for tag in change.add_tags:
+            self.destination.add_tag(regional, tag)
         self._share(regional.id, change.add_members, change.remove_members)
 
     def _share(self, image_id: str, added: Sequence[str], removed: Sequence[str] = ()) -> None:
@@ -264,9 +311,107 @@ class Executor:
         for project_id in removed:
             self.destination.remove_member(image_id, project_id)
 
+    def _copy(self, item: PlanItem, uploaded_ids: Mapping[str, str]) -> tuple[Image, Copied]:
+        """The verified regional copy of the item's master image, and how it travelled: by
+        glance-download where the plan says so and no import failed in this region, else (or
+        when the import fails: once, said in the log) streamed."""
+        master, spec = item.master, item.upload
+        if item.travel is Travel.GLANCE_DOWNLOAD and not self.imports_failed:
+            try:
+                return self._imported(master, spec, uploaded_ids), Copied(item.travel)
+            except (ImportFailed, IntegrityError, StreamInstead) as failure:
+                region = self.destination.full_name
+                self.imports_failed = not isinstance(failure, StreamInstead)
+                LOG.warning(
+                    "%s: %s: %s; streamed instead%s",
+                    region,
+                    master.name,
+                    cause_text(failure, region),
+                    " (no further imports in this region in this run)"
+                    if self.imports_failed
+                    else "",
+                )
+        new = self._upload(master, spec, uploaded_ids)
+        return new, Copied(Travel.STREAM, new.size or 0)
+
+    def _imported(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
+        """The regional copy of `master` made by the region's Glance itself (§11): its format
+        checked on the master's head first; created private and hidden, imported, verified,
+        its metadata made what a streamed upload gives, then visibility and os_hidden set."""
+        self._check_head(master)
+        wanted = _new_image(spec, uploaded_ids)
+        new = self.destination.create_image(replace(wanted, visibility="private", os_hidden=True))
+        try:
+            self.destination.start_import(new.id, master.id, self.master.full_name)
+            self.destination.await_import(new.id)
+            verified = self._verified(new.id, master)
+            reconciled = self._reconciled(verified, new, wanted)
+            published = {"visibility": wanted.visibility, "os_hidden": wanted.os_hidden}
+            return self.destination.finish_upload(reconciled, spec.protected, published)
+        except (GlanceSyncError, IntegrityError) as failure:
+            self._discard(new)
+            if isinstance(failure, ImportFailed | IntegrityError):
+                raise
+            region = self.destination.full_name
+            raise ImportFailed(cause_text(failure, region), region=region) from failure
+        except BaseException:
+            self._discard(new)
+            raise
+
+    def _check_head(self, master: Image) -> None:
+        """The format check of an image Glance copies (§10): its head read from the master
+        until the inspector decides; a refusal is remembered and raised (FormatError), an
+        image whose verdict needs more than HEAD_LIMIT bytes, or whose head cannot be read, is
+        streamed (StreamInstead). (Refusals known before are `error_format` in the plan.)"""
+        read_part = partial(self.master.download_part, master.id)
+        try:
+            verdict = inspect_head(master, read_part, limit=HEAD_LIMIT).verdict
+        except (GlanceSyncError, EOFError) as error:
+            cause = cause_text(error, self.master.full_name)
+            raise StreamInstead(f"its head could not be read: {cause}") from error
+        if verdict is None:
+            raise StreamInstead(f"its format is decided only after more than {HEAD_LIMIT} bytes")
+        if verdict.refused:
+            if self.memory is not None:
+                self.memory.remember(master, verdict)
+            raise FormatError(verdict, self.destination.full_name, master.name)
+
+    def _reconciled(self, imported: Image, created: Image, wanted: NewImage) -> Image:
+        """The imported image with the user properties a streamed upload would have: those
+        Glance added by itself (glance-download copies hw_*, os_distro… of the master)
+        removed unless wanted, and wanted ones it changed set back. Glance's reserved
+        os_glance_* properties are its own."""
+        added = {
+            key
+            for key in imported.properties
+            if key not in created.properties and not key.startswith(GLANCE_RESERVED)
+        }
+        restore = {
+            key: value
+            for key, value in wanted.properties.items()
+            if imported.properties.get(key) != value
+        }
+        remove = sorted(added - set(wanted.properties))
+        return self.destination.update_image(imported, None, restore, remove)
+
     def _upload(self, master: Image, spec: UploadSpec, uploaded_ids: Mapping[str, str]) -> Image:
-        """Create, stream the master's bytes into, and verify the regional copy of `master`."""
-        new = self.destination.create_image(_new_image(spec, uploaded_ids))
+        """Create, stream the master's bytes into, and verify the regional copy of `master`.
+        An upload that followed another process's master read, which then gave up before
+        verifying, is discarded and made once more (`cache.HandOffLost`)."""
+        new_image = _new_image(spec, uploaded_ids)
+        try:
+            return self._upload_once(master, new_image, spec.protected)
+        except HandOffLost as lost:
+            LOG.warning(
+                "%s: %s: %s; uploading again", self.destination.full_name, master.name, lost
+            )
+        return self._upload_once(master, new_image, spec.protected, retry=False)
+
+    def _upload_once(
+        self, master: Image, new_image: UploadSpec, protected: bool, retry: bool = True
+    ) -> Image:
+        """One upload; a HandOffLost is raised as it is when `retry` (the image discarded)."""
+        new = self.destination.create_image(new_image)
         fetch = partial(self.master.download, master.id)
         try:
             label = f"{self.destination.full_name}: {master.name}"
@@ -277,7 +422,7 @@ class Executor:
                 self.destination.upload(new.id, counted, master.size)
             verified = self._verified(new.id, master)
             # Only now: a protected image could not be discarded, a marked one is a leftover.
-            return self.destination.finish_upload(verified, spec.protected)
+            return self.destination.finish_upload(verified, protected)
         except FormatRefused as refusal:
             self._discard(new)
             if self.memory is not None:
@@ -285,6 +430,8 @@ class Executor:
             raise FormatError(refusal.verdict, self.destination.full_name, master.name) from None
         except (GlanceSyncError, TransferError) as error:
             self._discard(new)
+            if retry and isinstance(error, HandOffLost):
+                raise
             region = self.destination.full_name
             raise ImageError(
                 f"upload failed: {cause_text(error, region)}", region=region, image=master.name

@@ -6,8 +6,9 @@
   one or a VMDK whose grain directory is at its end) and then looks at no further byte;
   `transfer.VerifyingStream` feeds one and breaks off at a refusal (`FormatRefused`).
 - `verdict_of(image)`: the verdict known without reading a byte: the image is not inspectable.
-- `inspect_head(image, read_part)`: the verdict from as few bytes as the inspectors need, read
-  in pieces from the start (HTTP Range requests), each twice the size of the last.
+- `inspect_head(image, read_part, limit)`: the verdict from as few bytes as the inspectors
+  need, read in pieces from the start (HTTP Range requests), each twice the size of the last;
+  none past `limit` (an image Glance copies by itself is then streamed instead, §11).
 - `VerdictMemory`: the refusals of earlier reads, per master image id and checksum, in the
   cache folder, so that a refused image is not read again and --show-status can name it.
 
@@ -31,7 +32,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -193,18 +194,21 @@ ReadPart = Callable[[int, int], Generator[bytes, None, None]]
 
 @dataclass(frozen=True)
 class HeadVerdict:
-    verdict: Verdict
+    verdict: Verdict | None  # None: undecided after `limit` bytes
     bytes_read: int
 
 
-def inspect_head(image: Image, read_part: ReadPart) -> HeadVerdict:
+def inspect_head(image: Image, read_part: ReadPart, limit: int | None = None) -> HeadVerdict:
     """The verdict on `image` from its bytes read in parts from the start (FIRST_PART, then
     each twice the last, at most LARGEST_PART) until the inspection decides or the image ends
-    (at its size, or at a short part when its size is unknown). A part that brings nothing
-    before the size is reached raises EOFError."""
+    (at its size, or at a short part when its size is unknown); with a `limit`, no verdict
+    (None) when the inspection is still undecided after that many bytes short of the end. A
+    part that brings nothing before the size is reached raises EOFError."""
     inspection = Inspection(image)
     start, length = 0, FIRST_PART
     while inspection.verdict is None and (image.size is None or start < image.size):
+        if limit is not None and start >= limit:
+            return HeadVerdict(None, start)
         received = 0
         with closing(read_part(start, length)) as chunks:
             for chunk in chunks:
@@ -258,6 +262,19 @@ class VerdictMemory:
             LOG.warning("%s: not a verdict: ignored", self._path(image))
             return None
         return verdict if verdict.refused else None
+
+    def refusals(self, images: Iterable[Image]) -> dict[str, Verdict]:
+        """The remembered refusals of `images`, by id: the folder listed once, and only the
+        images with a file there read (not a look-up per image and region)."""
+        if not self._usable(make=False):
+            return {}
+        try:
+            names = set(os.listdir(self.directory))
+        except OSError as error:
+            LOG.warning("%s: %s", self.directory, error.strerror)
+            return {}
+        remembered = (image for image in images if os.path.basename(self._path(image)) in names)
+        return {image.id: verdict for image in remembered if (verdict := self.recall(image))}
 
     def remember(self, image: Image, verdict: Verdict) -> None:
         """Keep a refusal of `image` (other verdicts are not kept; a failure is only logged)."""

@@ -14,6 +14,11 @@ keystoneauth1's own retries do not fit: no jitter, no budget, and `Retry-After` 
 The adapter is keystoneauth1's own, not python-glanceclient's HTTP client, which turns 429 and
 504 answers into exceptions without their status code and drops their headers.
 
+Server-side copy (§11): `import_methods` reads what a region's Glance offers, `start_import`
+asks it to copy an image from another region of the same Keystone (`glance-download`, never
+repeated), and `await_import` follows the image until it is active, its task failed (whose
+message is the cause) or `import_timeout` has passed: `ImportFailed`.
+
 An image is created with the property `UPLOAD_MARKER`, removed once its bytes are verified
 (`finish_upload`): an image that still has it is the leftover of an interrupted or unverified
 upload of ours (`leftovers`).
@@ -34,8 +39,8 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import cached_property
-from typing import IO, Any, TypeVar
+from functools import cached_property, partial
+from typing import IO, Any, NoReturn, TypeVar
 from urllib.parse import quote, urlencode
 
 import requests
@@ -52,9 +57,11 @@ from glancesync.edge import (
     MAX_REDIRECTS,
     Refused,
     catalog_problem,
+    failed_task_message,
     guarded_session,
     hold_tokens,
     identity_record,
+    import_methods_problem,
     mask_userinfo,
     members_problem,
     record_problem,
@@ -65,12 +72,19 @@ from glancesync.errors import (
     EXIT_FAILURE,
     AuthError,
     Conflict,
+    ImportFailed,
     NotFound,
     RegionError,
     api_error_type,
 )
 from glancesync.escaping import printable
-from glancesync.image import GLANCE_CORE_FIELDS, UPLOAD_MARKER, Image, NewImage
+from glancesync.image import (
+    DEACTIVATION_MARK,
+    GLANCE_CORE_FIELDS,
+    UPLOAD_MARKER,
+    Image,
+    NewImage,
+)
 from glancesync.settings import PASSWORD, TOKEN, TargetSettings
 from glancesync.transfer import CHUNK_SIZE
 
@@ -91,6 +105,10 @@ UNTRUSTED_FAILURES = (ksa_exc.ClientException, Refused, LookupError, TypeError, 
 REQUEST_ID_HEADER = "x-openstack-request-id"
 REQUEST_ID_LENGTH = 80  # characters kept of a request id (req-<uuid> has 40)
 MAX_PAUSE = 30.0  # seconds: the longest pause between two attempts, Retry-After included
+GLANCE_DOWNLOAD = "glance-download"  # the import method that copies from another region (§11)
+FIRST_IMPORT_POLL = 0.1  # seconds before the first look at an image being imported, doubled
+IMPORT_POLL = 1.0  # ... up to this many seconds between two looks
+IMPORTING = frozenset({"queued", "saving", "importing", "uploading"})  # statuses on the way
 
 
 def image_from_record(record: Any, region: str, what: str = "read image") -> Image:
@@ -113,6 +131,7 @@ def image_from_record(record: Any, region: str, what: str = "read image") -> Ima
         os_hash_algo=record.get("os_hash_algo"),
         os_hash_value=record.get("os_hash_value"),
         visibility=record.get("visibility", "private"),
+        os_hidden=bool(record.get("os_hidden")),
         disk_format=record.get("disk_format"),
         container_format=record.get("container_format"),
         min_ram=record.get("min_ram") or 0,
@@ -181,10 +200,10 @@ def json_pointer(key: str) -> str:
     return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
-def upload_mark() -> str:
-    """The value of UPLOAD_MARKER: when, where and by which process the upload began."""
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"started {started} by glancesync on {socket.gethostname()} pid {os.getpid()}"
+def glancesync_mark(event: str) -> str:
+    """The value of one of glancesync's marks: what it did, when, where and by which process."""
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{event} {when} by glancesync on {socket.gethostname()} pid {os.getpid()}"
 
 
 # --- failures and retries
@@ -367,9 +386,10 @@ class Retrier:
 
 
 class Target:
-    """A Keystone with its credentials: one session, the catalog's image regions."""
+    """A Keystone with its credentials: one session, the catalog's image regions. `auth_state`:
+    the token and catalog another process got (`Target.auth_state`), used until it expires."""
 
-    def __init__(self, settings: TargetSettings):
+    def __init__(self, settings: TargetSettings, auth_state: str | None = None):
         self.settings = settings
         if settings.insecure:  # warned about once when the settings were read
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
@@ -391,6 +411,15 @@ class Target:
         self._identities: dict[str, tuple[str, str] | None] = {}
         self._projects_named: dict[tuple[str, str], str | None] = {}
         hold_tokens(self)
+        if auth_state is not None:
+            self.session.auth.set_auth_state(auth_state)
+
+    @property
+    def auth_state(self) -> str | None:
+        """The token and catalog this target got, if any and if its auth plugin can hand them
+        over (keystoneauth1's identity plugins): a secret, for a --parallel child only."""
+        get_state = getattr(self.session.auth, "get_auth_state", None)
+        return get_state() if get_state is not None else None
 
     @property
     def name(self) -> str:
@@ -560,16 +589,26 @@ def auth_options(settings: TargetSettings) -> dict[str, str]:
 
 
 class Targets:
-    """One `Target` (one Keystone session) per target name, made on first use."""
+    """One `Target` (one Keystone session) per target name, made on first use; `auth_states`:
+    the tokens and catalogs of targets that another process reached (`handover`)."""
 
-    def __init__(self, settings: Mapping[str, TargetSettings]):
+    def __init__(
+        self, settings: Mapping[str, TargetSettings], auth_states: Mapping[str, str] | None = None
+    ):
         self._settings = settings
+        self._auth_states = auth_states or {}
         self._made: dict[str, Target] = {}
 
     def __getitem__(self, name: str) -> Target:
         if name not in self._made:
-            self._made[name] = Target(self._settings[name])
+            self._made[name] = Target(self._settings[name], self._auth_states.get(name))
         return self._made[name]
+
+    def handover(self) -> Callable[[Mapping[str, TargetSettings]], Targets]:
+        """How a --parallel child reaches these targets: with the tokens and catalogs got here,
+        so that it does not authenticate again (a secret: it goes to the child by pipe)."""
+        states = {name: target.auth_state for name, target in self._made.items()}
+        return partial(Targets, auth_states={n: s for n, s in states.items() if s is not None})
 
 
 class RegionGlance:
@@ -588,20 +627,25 @@ class RegionGlance:
         )
 
     def list_images(self, page_size: int = LIST_PAGE_SIZE) -> list[Image]:
-        """Every image the target's project can see, following pagination (bounded: see
-        `page_problem`)."""
-        images: list[Image] = []
-        followed: set[str] = set()
-        url: str | None = f"/v2/images?limit={page_size}"
-        while url is not None:
-            followed.add(url)
-            body = self._json("list images", "GET", url)
-            records, url = body.get("images"), body.get("next")
-            problem = page_problem(records, url, followed, page_size, len(images))
-            if problem is not None:
-                raise RegionError(f"list images failed: {problem}", region=self.full_name)
-            images.extend(image_from_record(r, self.full_name, "list images") for r in records)
-        return images
+        """Every image the target's project can see, hidden ones included: Glance lists those
+        only when asked for them alone (`os_hidden=true`), so two listings, each following
+        pagination (each bounded, see `page_problem`; MAX_IMAGES for both). An image in both
+        (from a server that ignores the filter) counts once."""
+        images: dict[str, Image] = {}
+        for hidden_filter in ("", "&os_hidden=true"):
+            followed: set[str] = set()
+            url: str | None = f"/v2/images?limit={page_size}{hidden_filter}"
+            while url is not None:
+                followed.add(url)
+                body = self._json("list images", "GET", url)
+                records, url = body.get("images"), body.get("next")
+                problem = page_problem(records, url, followed, page_size, len(images))
+                if problem is not None:
+                    raise RegionError(f"list images failed: {problem}", region=self.full_name)
+                for record in records:
+                    image = image_from_record(record, self.full_name, "list images")
+                    images.setdefault(image.id, image)
+        return list(images.values())
 
     def get_image(self, image_id: str) -> Image:
         body = self._json("get image", "GET", image_path(image_id), image=image_id)
@@ -609,7 +653,7 @@ class RegionGlance:
 
     def create_image(self, new: NewImage) -> Image:
         """Create the record, marked with UPLOAD_MARKER until `upload` completes. Not retried."""
-        body = {**new.body(), UPLOAD_MARKER: upload_mark()}
+        body = {**new.body(), UPLOAD_MARKER: glancesync_mark("started")}
         record = self._json(
             "create image", "POST", "/v2/images", image=new.name, json=body, idempotent=False
         )
@@ -671,6 +715,27 @@ class RegionGlance:
         record = self._patch("update image", current.id, operations, image=current.name)
         return image_from_record(record, self.full_name, "update image")
 
+    def add_tag(self, image: Image, tag: str) -> None:
+        """Add one tag to the image (Glance's call per tag); its other tags stay."""
+        path = image_path(image.id, f"/tags/{quote(tag, safe='')}")
+        self._request("add tag", "PUT", path, image=image.name)
+
+    def deactivate(self, image: Image) -> None:
+        """Mark the image as deactivated by glancesync (DEACTIVATION_MARK), then deactivate it;
+        both calls may be repeated (Glance deactivates a deactivated image as a no-op)."""
+        self.update_image(image, set_properties={DEACTIVATION_MARK: glancesync_mark("deactivated")})
+        self._image_action(image, "deactivate")
+
+    def reactivate(self, image: Image) -> None:
+        """Reactivate the image (a no-op on an active one), then remove DEACTIVATION_MARK."""
+        self._image_action(image, "reactivate")
+        self.update_image(image, remove_properties=(DEACTIVATION_MARK,))
+
+    def _image_action(self, image: Image, action: str) -> None:
+        """One of Glance's image actions (`deactivate`, `reactivate`), which may be repeated."""
+        path = image_path(image.id, f"/actions/{action}")
+        self._request(f"{action} image", "POST", path, image=image.name)
+
     def delete_image(self, image_id: str) -> None:
         self._request("delete image", "DELETE", image_path(image_id), image=image_id)
 
@@ -704,11 +769,79 @@ class RegionGlance:
         except NotFound:  # gone already (a repeated call after a lost answer)
             pass
 
-    def finish_upload(self, uploaded: Image, protected: bool) -> Image:
-        """After verification: remove UPLOAD_MARKER (and set `protected`) in one patch. A
-        retried patch whose first answer was lost fails (the marker is gone): what counts is
-        that it is gone."""
-        attributes = {"protected": True} if protected else {}
+    def import_methods(self) -> frozenset[str]:
+        """The import methods the region's Glance offers (`GET /v2/info/import`)."""
+        body = self._json("read import methods", "GET", "/v2/info/import")
+        problem = import_methods_problem(body)
+        if problem is not None:
+            raise RegionError(
+                f"read import methods failed: malformed answer: {problem}", region=self.full_name
+            )
+        return frozenset(body["import-methods"]["value"])
+
+    def start_import(self, image_id: str, source_id: str, source_region: str) -> None:
+        """Ask Glance to copy image `source_id` of region `source_region` (same Keystone, the
+        target's interface) into the queued image `image_id`. Not retried."""
+        method = {
+            "name": GLANCE_DOWNLOAD,
+            "glance_image_id": source_id,
+            "glance_region": source_region,
+            "glance_service_interface": self.target.settings.interface,
+        }
+        self._request(
+            "start import",
+            "POST",
+            image_path(image_id, "/import"),
+            image=image_id,
+            json={"method": method},
+            idempotent=False,
+        )
+
+    def await_import(self, image_id: str) -> Image:
+        """The image once Glance reports it active; ImportFailed when its import task failed
+        (its message is the cause), it left the statuses of an import, or `import_timeout`
+        passed (the image is left as it is: the caller deletes it)."""
+        timeout = self.target.settings.import_timeout
+        deadline = time.monotonic() + timeout
+        pause = FIRST_IMPORT_POLL
+        while True:
+            image = self.get_image(image_id)
+            if image.status == "active":
+                return image
+            if image.status not in IMPORTING:
+                self._import_failed(image_id, f"Glance reports status {image.status!r}")
+            if image.status == "queued":  # not started yet, or failed and put back
+                message = self._failed_task(image_id)
+                if message is not None:
+                    self._import_failed(image_id, f"the import task failed: {message}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._import_failed(image_id, f"not active after import_timeout ({timeout:g} s)")
+            time.sleep(min(pause, left))
+            pause = min(2 * pause, IMPORT_POLL)
+
+    def _failed_task(self, image_id: str) -> str | None:
+        """The message of the image's failed import task (server text made fit to print), or
+        None while no task failed."""
+        body = self._json("read import tasks", "GET", image_path(image_id, "/tasks"))
+        try:
+            message = failed_task_message(body)
+        except ValueError as problem:
+            self._import_failed(image_id, f"read import tasks: malformed answer: {problem}")
+        if message is None:
+            return None
+        return self.target.vetted(Failure(_short(message, 200) or "no message given")).cause
+
+    def _import_failed(self, image_id: str, cause: str) -> NoReturn:
+        raise ImportFailed(f"glance-download: {cause}", region=self.full_name, image=image_id)
+
+    def finish_upload(
+        self, uploaded: Image, protected: bool, attributes: Mapping[str, Any] | None = None
+    ) -> Image:
+        """After verification: remove UPLOAD_MARKER (and set `protected` and the given
+        `attributes`) in one patch. A retried patch whose first answer was lost fails (the
+        marker is gone): what counts is that it is gone."""
+        attributes = {**(attributes or {}), **({"protected": True} if protected else {})}
         try:
             return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
         except Conflict:  # Glance: the property to remove is not there (any more)

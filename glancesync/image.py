@@ -10,8 +10,12 @@ from typing import Any
 # bears it is an unfinished upload of ours, never copied and never a source.
 UPLOAD_MARKER = "glancesync_upload"
 
+# The property glancesync gives a regional copy it deactivates because the master image is
+# deactivated: only a copy that bears it is reactivated when the master is (README, image life).
+DEACTIVATION_MARK = "glancesync_deactivated"
+
 # Attributes compared and copied besides the user properties (§5).
-COMPARED_ATTRIBUTES = ("visibility", "min_ram", "min_disk", "protected")
+COMPARED_ATTRIBUTES = ("visibility", "os_hidden", "min_ram", "min_disk", "protected")
 
 # Glance's own fields: everything else in a Glance record is a user property.
 GLANCE_CORE_FIELDS = frozenset(
@@ -60,6 +64,7 @@ class Image:
     os_hash_algo: str | None = None
     os_hash_value: str | None = None
     visibility: str = "private"
+    os_hidden: bool = False
     disk_format: str | None = None
     container_format: str | None = None
     min_ram: int = 0
@@ -95,12 +100,14 @@ class NewImage:
     protected: bool
     tags: tuple[str, ...]
     properties: Mapping[str, str]
+    os_hidden: bool = False
 
     def body(self) -> dict[str, Any]:
         """The JSON body of Glance's create call."""
         record: dict[str, Any] = {
             "name": self.name,
             "visibility": self.visibility,
+            "os_hidden": self.os_hidden,
             "min_ram": self.min_ram,
             "min_disk": self.min_disk,
             "protected": self.protected,

@@ -15,6 +15,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from glancesync.escaping import printable
+from glancesync.imagelife import is_arriving
+from glancesync.planner import Travel
 
 if TYPE_CHECKING:
     from glancesync.image import Image
@@ -45,6 +47,16 @@ _VERBS = {
     "replace": ("replace", "replaced"),
     "rename": ("upload and keep the old copy of", "uploaded and kept the old copy of"),
     "purge": ("delete retired copy", "deleted retired copy"),
+    "deactivate": ("deactivate", "deactivated"),
+    "reactivate": ("reactivate", "reactivated"),
+}
+
+# The text line of an image left as it is because of its life (README, image life), by status.
+_LIFE_LINES = {
+    "waiting": "waiting for {name}: {arriving} in the master, nothing done until it is active",
+    "ok_deactivated_in_region": "left {name} ({id}) as it is: deactivated in the region by "
+    "someone else",
+    "ok_deactivated_in_master": "not copying {name}: deactivated in the master",
 }
 
 
@@ -96,6 +108,18 @@ class Output:
     def failure(self, outcome: ItemOutcome) -> None:
         """The action that stopped its region."""
         self.sink(outcome, f"{outcome.region}: FAILED {outcome.error}")
+
+    def unchanged(self, outcome: ItemOutcome, item: PlanItem) -> None:
+        """An image with nothing to do: a line only when its life leaves it as it is."""
+        line = _LIFE_LINES.get(item.status.value)
+        image = item.regional or item.master
+        arriving = (
+            f"still {item.master.status}"
+            if is_arriving(item.master)
+            else "its kernel or ramdisk is still arriving"
+        )
+        text = line and line.format(name=item.master.name, id=image.id, arriving=arriving)
+        self.sink(outcome, f"{outcome.region}: {text}" if text else None)
 
     def quiet(self, outcome: ItemOutcome) -> None:
         """An outcome without a text line: nothing to do, or not attempted."""
@@ -154,7 +178,9 @@ def describe_change(change: MetadataChange, dry_run: bool) -> str:
         else f"set {key}: {new}"
         for key, new in news.items()
     ]
-    remove, keep = ("remove", "keep") if dry_run else ("removed", "kept")
+    remove, keep, add = ("remove", "keep", "add") if dry_run else ("removed", "kept", "added")
+    if change.add_tags:
+        clauses.append(f"{add} tags {', '.join(change.add_tags)}")
     if change.remove_properties:
         clauses.append(f"{remove} {', '.join(change.remove_properties)}")
     if change.kept:
@@ -172,7 +198,8 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     verb = _VERBS[item.action.value][0 if dry_run else 1]
     line = f"{'would ' if dry_run else ''}{verb} {item.master.name}"
     if item.action.uploads:
-        line += f" ({human_size(item.master.size)})"
+        copied = ", copied by glance-download" if item.travel is Travel.GLANCE_DOWNLOAD else ""
+        line += f" ({human_size(item.master.size)}{copied})"
     if item.upload and item.upload.members:
         line += f", shared with {', '.join(item.upload.members)}"
     if item.old_name:
@@ -190,6 +217,8 @@ def region_summary(region: RegionReport, dry_run: bool) -> str:
     line = f"{region.region}: {_counts(region.statuses)}; {done} {region.actions_done} action(s)"
     if region.bytes_uploaded:
         line += f", {human_size(region.bytes_uploaded)} uploaded"
+    if region.imports:
+        line += f", {region.imports} copied by glance-download"
     line += f" in {region.seconds:.1f} s"
     if region.leftovers_kept:
         line += f"; {region.leftovers_kept} leftover(s) could not be deleted"

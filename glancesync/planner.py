@@ -24,6 +24,14 @@ Decisions where the spec is silent:
   in every region where it is synchronised, whatever the region holds: it is never copied and
   no metadata of its is brought over; a region's copy is left as it is. An image whose kernel
   or ramdisk is `error_format` without a copy in the region is `error_ami`.
+- Image life (`imagelife`): a master image still arriving is `waiting` in every region where
+  it is synchronised, whatever the region holds; a regional copy deactivated by someone else is
+  `ok_deactivated_in_region`, left alone whatever its content (and never marked obsolete);
+  a deactivated master image
+  without a copy of its content is `ok_deactivated_in_master` (never uploaded). A copy with the
+  master's content follows its state: `pending_metadata` with action DEACTIVATE or REACTIVATE
+  (and the metadata change, if any, done with it). A tag the copy lacks is a metadata change.
+  An image whose kernel or ramdisk is still arriving is `waiting` too.
 - Obsolete images (§8) have no status of their own: an obsolete item is `pending_metadata`
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
@@ -46,8 +54,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
+from glancesync import imagelife
 from glancesync.formats import Verdict, verdict_of
-from glancesync.image import COMPARED_ATTRIBUTES, UPLOAD_MARKER, Image, NewImage
+from glancesync.image import (
+    COMPARED_ATTRIBUTES,
+    DEACTIVATION_MARK,
+    UPLOAD_MARKER,
+    Image,
+    NewImage,
+)
 from glancesync.retention import (
     BY_FIRST_SIGHT,
     RETIREMENT_MARKS,
@@ -76,6 +91,9 @@ class Status(str, Enum):
     ERROR_AMI = "error_ami"
     ERROR_FORMAT = "error_format"
     PENDING_PURGE = "pending_purge"
+    WAITING = "waiting"
+    OK_DEACTIVATED_IN_REGION = "ok_deactivated_in_region"
+    OK_DEACTIVATED_IN_MASTER = "ok_deactivated_in_master"
 
 
 class Action(str, Enum):
@@ -88,6 +106,8 @@ class Action(str, Enum):
     RENAME = "rename"  # upload, verify, then rename the old one to `<name>.old`, private
     OBSOLETE = "obsolete"  # patch a regional image into the master's `X_obsolete` (§8)
     PURGE = "purge"  # delete a retired copy past purge_after (§12)
+    DEACTIVATE = "deactivate"  # update metadata, mark and deactivate: the master is deactivated
+    REACTIVATE = "reactivate"  # reactivate, unmark and update metadata: the master is active
 
     @property
     def uploads(self) -> bool:
@@ -97,7 +117,17 @@ class Action(str, Enum):
     @property
     def patches(self) -> bool:
         """Whether the action only patches a regional image's metadata."""
-        return self in (Action.UPDATE_METADATA, Action.OBSOLETE)
+        return self in (Action.UPDATE_METADATA, Action.OBSOLETE, *_FOLLOWING)
+
+
+_FOLLOWING = (Action.DEACTIVATE, Action.REACTIVATE)
+
+
+class Travel(str, Enum):
+    """How an image's bytes reach a region (§11)."""
+
+    STREAM = "stream"  # through the sync host, from the master's Glance to the region's
+    GLANCE_DOWNLOAD = "glance-download"  # the region's Glance copies it from the master region
 
 
 _ACTION_OF_NEW_CONTENT = {
@@ -105,6 +135,14 @@ _ACTION_OF_NEW_CONTENT = {
     Status.PENDING_REPLACE: Action.REPLACE,
     Status.PENDING_RENAME: Action.RENAME,
 }
+
+# Statuses whose image is left as it is: no action, no metadata change.
+_LEFT_AS_IT_IS = (
+    Status.OK_STALLED_CHECKSUM,
+    Status.WAITING,
+    Status.OK_DEACTIVATED_IN_REGION,
+    Status.OK_DEACTIVATED_IN_MASTER,
+)
 
 _STATUS_ON_CONFLICT = {
     OnConflict.DONTUPDATE: Status.OK_STALLED_CHECKSUM,
@@ -130,6 +168,8 @@ class MetadataChange:
     kept: tuple[str, ...] = ()
     """Regional properties that differ from the master's and are left as they are (not
     compared): shown, never written."""
+    add_tags: tuple[str, ...] = ()
+    """The master's tags the regional image lacks (its own tags stay)."""
     add_members: tuple[str, ...] = ()
     """Projects to make members of a shared image (§12)."""
     remove_members: tuple[str, ...] = ()
@@ -145,6 +185,7 @@ class MetadataChange:
             or self.references
             or self.add_members
             or self.remove_members
+            or self.add_tags
         )
 
 
@@ -172,7 +213,7 @@ class PlanItem:
     """The matched regional image, if any."""
     action: Action = Action.NONE
     change: MetadataChange | None = None
-    """For UPDATE_METADATA and OBSOLETE."""
+    """For UPDATE_METADATA and OBSOLETE; for DEACTIVATE and REACTIVATE, if metadata differs."""
     upload: UploadSpec | None = None
     """For UPLOAD, REPLACE and RENAME."""
     problem: str | None = None
@@ -181,6 +222,8 @@ class PlanItem:
     """For RENAME: the name the replaced regional image takes (`<name>.old`, or `.old.N`)."""
     reason: str | None = None
     """For a retired copy (§12): why it is deleted, kept for the next run, or marked."""
+    travel: Travel | None = None
+    """For UPLOAD, REPLACE and RENAME: how the bytes are to travel (`by_glance_download`)."""
 
     @property
     def upload_size(self) -> int:
@@ -209,6 +252,21 @@ class RegionPlan:
         purges = [item for item in ready if item.action is Action.PURGE]
         return metadata + uploads + waiting + purges
 
+    @property
+    def uploads(self) -> bool:
+        """Whether some item uploads the master's bytes."""
+        return any(item.action.uploads for item in self.items)
+
+
+def by_glance_download(plan: RegionPlan) -> RegionPlan:
+    """The plan of a region whose Glance copies images from the master region by itself
+    (§11): its uploads travel by glance-download."""
+    items = tuple(
+        replace(item, travel=Travel.GLANCE_DOWNLOAD) if item.action.uploads else item
+        for item in plan.items
+    )
+    return replace(plan, items=items)
+
 
 @dataclass(frozen=True)
 class _Matched:
@@ -227,29 +285,36 @@ class _References:
     known: Mapping[str, str]  # property -> regional UUID
     pending: Mapping[str, str]  # property -> name of an image uploaded in this run
     missing: tuple[str, ...]  # properties pointing at images not synchronised to the target
+    waiting: bool = False  # one points at a master image still arriving
 
 
 def select_master_images(
     master_images: Iterable[Image], master_project_id: str
 ) -> tuple[tuple[Image, ...], tuple[str, ...]]:
-    """The master images considered (§3): active, named, the master project's or unowned,
-    with a unique name, and not an unfinished upload of ours. Returns them and the warnings."""
+    """The master images considered (§3): active, deactivated or still arriving, named, the
+    master project's or unowned, with a unique name, and not an unfinished upload of ours; an
+    image still arriving under the name of a ready one is left out until it is active (so a
+    new version being uploaded, or a stale queued one, does not stop the ready one).
+    Returns them and the warnings."""
     considered = [
         image
         for image in master_images
-        if image.status == "active"
+        if imagelife.is_considered_master(image)
         and image.name
         and UPLOAD_MARKER not in image.properties
         and _owned_by(image, master_project_id)
     ]
+    warnings = []
+    twins = imagelife.arriving_twins(considered)
+    if twins:
+        names = ", ".join(sorted(f"{image.name} ({image.id})" for image in twins))
+        warnings.append(f"master images still arriving under a name in use, left out: {names}")
+    considered = [image for image in considered if image not in twins]
     counts = Counter(image.name for image in considered)
     duplicated = sorted(name for name, count in counts.items() if count > 1)
-    warnings = (
-        (f"master images with duplicated names left out: {', '.join(duplicated)}",)
-        if duplicated
-        else ()
-    )
-    return tuple(image for image in considered if counts[image.name] == 1), warnings
+    if duplicated:
+        warnings.append(f"master images with duplicated names left out: {', '.join(duplicated)}")
+    return tuple(image for image in considered if counts[image.name] == 1), tuple(warnings)
 
 
 def _owned_by(image: Image, project_id: str) -> bool:
@@ -298,7 +363,9 @@ def plan_region(
     for image in synchronised:
         regional = matches.get(image.name)
         status = (
-            Status.ERROR_FORMAT if image.id in barred else _content_status(image, regional, rules)
+            _life_status(image, regional)
+            or (Status.ERROR_FORMAT if image.id in barred else None)
+            or _content_status(image, regional, rules)
         )
         matched[image.id] = _Matched(image, regional, status)
     sharing = sharing or Sharing()
@@ -399,7 +466,7 @@ def _match(
                 f"image {image.name} ({image.id}) of project {image.owner} ignored:"
                 " only_tenant_images is set"
             )
-        elif image.status != "active":
+        elif not imagelife.is_candidate_copy(image):
             warnings.append(f"image {image.name} ({image.id}) ignored: status {image.status}")
         else:
             candidates.setdefault(image.name, []).append(image)
@@ -413,6 +480,26 @@ def _pick(master: Image, images: list[Image], warnings: list[str]) -> Image:
         ids = ", ".join(image.id for image in images)
         warnings.append(f"{len(images)} images named {master.name} ({ids}): {kept.id} is used")
     return kept
+
+
+def _life_status(master: Image, regional: Image | None) -> Status | None:
+    """The status an image's life gives it whatever its content, or None (see `imagelife`)."""
+    if imagelife.is_arriving(master):
+        return Status.WAITING
+    if regional is not None and imagelife.deactivated_by_others(regional):
+        return Status.OK_DEACTIVATED_IN_REGION
+    if imagelife.is_deactivated(master) and not (regional and master.same_content(regional)):
+        return Status.OK_DEACTIVATED_IN_MASTER
+    return None
+
+
+def _following_action(master: Image, regional: Image) -> Action | None:
+    """DEACTIVATE or REACTIVATE when a copy with the master's content must follow its state."""
+    if imagelife.needs_deactivation(master, regional):
+        return Action.DEACTIVATE
+    if imagelife.needs_reactivation(master, regional):
+        return Action.REACTIVATE
+    return None
 
 
 def _content_status(master: Image, regional: Image | None, rules: SyncRules) -> Status:
@@ -452,9 +539,11 @@ def _plan_item(
         )
         warnings.append(problem)
         return PlanItem(status, master, regional, problem=problem)
-    if status is Status.OK_STALLED_CHECKSUM:
+    if status in _LEFT_AS_IT_IS:
         return PlanItem(status, master, regional)
     references = _references(master, matched)
+    if references.waiting:
+        return PlanItem(Status.WAITING, master, regional)
     if references.missing:
         problem = (
             f"{master.name} needs {', '.join(references.missing)} not synchronised to this target"
@@ -470,6 +559,7 @@ def _plan_item(
             regional,
             _ACTION_OF_NEW_CONTENT[status],
             upload=upload,
+            travel=Travel.STREAM,
         )
     added, removed = member_change(sharing, master.id, regional.id, rules.sync_members)
     change = replace(
@@ -477,14 +567,15 @@ def _plan_item(
         add_members=added,
         remove_members=removed,
     )
-    if change.is_empty:
+    following = _following_action(master, regional)
+    if change.is_empty and following is None:
         return PlanItem(Status.OK, master, regional)
     return PlanItem(
         Status.PENDING_AMI if references.pending else Status.PENDING_METADATA,
         master,
         regional,
-        Action.UPDATE_METADATA,
-        change=change,
+        following or Action.UPDATE_METADATA,
+        change=None if change.is_empty else change,
     )
 
 
@@ -493,12 +584,15 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
     known: dict[str, str] = {}
     pending: dict[str, str] = {}
     missing: list[str] = []
+    waiting = False
     for key in REFERENCE_PROPERTIES:
         uuid = master.properties.get(key)
         if not uuid:
             continue
         dependency = matched.get(uuid)
-        if dependency is None:
+        if dependency is not None and dependency.status is Status.WAITING:
+            waiting = True
+        elif dependency is None:
             missing.append(f"{key} {uuid}")
         elif dependency.status in _ACTION_OF_NEW_CONTENT:
             pending[key] = dependency.master.name
@@ -506,12 +600,16 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
             missing.append(f"{key} {uuid} ({dependency.master.name}: {dependency.status.value})")
         else:
             known[key] = dependency.regional.id
-    return _References(known, pending, tuple(missing))
+    return _References(known, pending, tuple(missing), waiting)
 
 
 def _is_metadata(key: str) -> bool:
     """Whether a user property is metadata: not a reference, not a mark of glancesync's."""
-    return key not in REFERENCE_PROPERTIES and key != UPLOAD_MARKER and key not in RETIREMENT_MARKS
+    return (
+        key not in REFERENCE_PROPERTIES
+        and key not in (UPLOAD_MARKER, DEACTIVATION_MARK)
+        and key not in RETIREMENT_MARKS
+    )
 
 
 def _synced_properties(
@@ -540,6 +638,7 @@ def _upload_spec(master: Image, rules: SyncRules, references: _References) -> Up
     return UploadSpec(
         name=master.name,
         visibility=master.visibility,
+        os_hidden=master.os_hidden,
         disk_format=master.disk_format,
         container_format=master.container_format,
         min_ram=master.min_ram,
@@ -583,6 +682,7 @@ def _metadata_change(
         remove_properties,
         references.pending,
         kept,
+        imagelife.tags_to_add(master, regional),
     )
 
 
@@ -593,6 +693,7 @@ def _change(
     remove_properties: tuple[str, ...],
     references: Mapping[str, str],
     kept: tuple[str, ...] = (),
+    add_tags: tuple[str, ...] = (),
 ) -> MetadataChange:
     """The change, with the regional values it replaces."""
     previous: dict[str, object] = {name: getattr(regional, name) for name in attributes}
@@ -601,7 +702,9 @@ def _change(
         for key in (*set_properties, *references)
         if key in regional.properties
     )
-    return MetadataChange(attributes, set_properties, remove_properties, references, previous, kept)
+    return MetadataChange(
+        attributes, set_properties, remove_properties, references, previous, kept, add_tags
+    )
 
 
 def _differing_attributes(
@@ -636,19 +739,23 @@ def _obsolete_items(
 ) -> list[PlanItem]:
     """Items for the master's `X_obsolete` images (§8)."""
     items = []
+    by_name: dict[str, list[tuple[int, Image]]] = {}  # a lookup per image, not a scan
+    for position, regional in enumerate(regional_images):
+        by_name.setdefault(regional.name, []).append((position, regional))
     for master in master_images:
         retired = master.name.removesuffix(OBSOLETE_SUFFIX)
-        if retired == master.name or not retired:
+        if retired == master.name or not retired or imagelife.is_arriving(master):
             continue
         if retired in synchronised_names:
             warnings.append(f"{master.name} ignored: the master also synchronises {retired}")
             continue
+        named = sorted(by_name.get(retired, []) + by_name.get(master.name, []), key=_first)
         concerned = [
             regional
-            for regional in regional_images
-            if regional.name in (retired, master.name)
-            and _owned_by(regional, project_id)
+            for _, regional in named
+            if _owned_by(regional, project_id)
             and master.same_content(regional)
+            and not imagelife.deactivated_by_others(regional)
         ]
         if any(regional.name == master.name for regional in concerned):
             for regional in concerned:
@@ -659,6 +766,10 @@ def _obsolete_items(
             concerned = [regional for regional in concerned if regional.name == master.name]
         items += [_obsolete_item(master, regional, rules) for regional in concerned]
     return items
+
+
+def _first(pair: tuple[int, Image]) -> int:
+    return pair[0]
 
 
 def _obsolete_item(master: Image, regional: Image, rules: SyncRules) -> PlanItem:

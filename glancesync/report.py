@@ -68,9 +68,11 @@ class ItemOutcome(Record):
     """One image of one region in this run: a line of `--format json`.
 
     `image` is None for a region that failed as a whole; `status` is None for a leftover of an
-    interrupted upload. `bytes` is what the action uploads (would upload, in a dry run).
-    `metadata` is the change of a metadata update (`metadata_diff`), else None; `reason` says
-    why a retired copy is deleted, kept or marked (§12)."""
+    interrupted upload. `bytes` is what the action streams through the sync host (would
+    stream, in a dry run): 0 for an image a region's Glance copies by itself. `metadata` is
+    the change of a metadata update (`metadata_diff`), else None. `travel` says how an
+    uploaded image's bytes travelled (would travel): `stream` or `glance-download` (§11);
+    `reason` why a retired copy is deleted, kept or marked (§12)."""
 
     region: str
     image: str | None
@@ -80,6 +82,7 @@ class ItemOutcome(Record):
     error: str | None
     result: Result
     metadata: dict[str, object] | None = None
+    travel: str | None = None
     reason: str | None = None
 
 
@@ -89,15 +92,26 @@ def outcome_of(
     """An image's outcome; an `error_*` item's error is what the operator has to resolve."""
     status, action, error = item.status.value, item.action.value, error or item.problem
     metadata = metadata_diff(item.change) if item.change else None
+    travel = item.travel.value if item.travel else None
     return ItemOutcome(
-        region, item.master.name, status, action, uploaded, error, result, metadata, item.reason
+        region,
+        item.master.name,
+        status,
+        action,
+        uploaded,
+        error,
+        result,
+        metadata,
+        travel,
+        item.reason,
     )
 
 
 def metadata_diff(change: MetadataChange) -> dict[str, object]:
     """A metadata change as `--format json` shows it: {"set": {key: {"old": …, "new": …}},
-    "remove": [key…], "keep": [key…]}; "old" is null where the region has no value, and a
-    reference to an image uploaded in this run is {"old": …, "new_copy_of": name}."""
+    "remove": [key…], "keep": [key…], "add_tags": [tag…]}; "old" is null where the region has
+    no value, and a reference to an image uploaded in this run is {"old": …, "new_copy_of":
+    name}."""
     changed: dict[str, object] = {**change.attributes, **change.set_properties}
     entries: dict[str, dict[str, object]] = {
         key: {"old": change.previous.get(key), "new": value} for key, value in changed.items()
@@ -110,6 +124,7 @@ def metadata_diff(change: MetadataChange) -> dict[str, object]:
         "set": entries,
         "remove": list(change.remove_properties),
         "keep": list(change.kept),
+        "add_tags": list(change.add_tags),
     }
     if change.add_members or change.remove_members:
         diff["members"] = {"add": list(change.add_members), "remove": list(change.remove_members)}
@@ -123,7 +138,8 @@ class RegionReport:
     region: str
     statuses: Counter = field(default_factory=Counter)
     actions_done: int = 0
-    bytes_uploaded: int = 0
+    bytes_uploaded: int = 0  # through the sync host
+    imports: int = 0  # images the region's Glance copied by itself (would copy, dry run)
     failure: str | None = None
     leftovers_kept: int = 0  # leftovers of interrupted uploads that could not be deleted
     purges_failed: int = 0  # retired copies that could not be deleted (§12)

@@ -22,12 +22,18 @@ from glancesync.cache import MasterCache, cache_folder, run_cache
 from glancesync.errors import ConfigError, GlanceSyncError
 from glancesync.executor import ImageService
 from glancesync.files import file_errors, file_name, new_directory
-from glancesync.formats import Verdict, VerdictMemory
-from glancesync.glance import Targets
+from glancesync.formats import Verdict, VerdictMemory, inspector_module
+from glancesync.glance import GLANCE_DOWNLOAD, Targets
 from glancesync.image import Image
 from glancesync.logs import LogFile
 from glancesync.output import Output, Sink, logged, printer, region_summary, run_summary
-from glancesync.planner import Action, is_synchronised, plan_region, select_master_images
+from glancesync.planner import (
+    Action,
+    by_glance_download,
+    is_synchronised,
+    plan_region,
+    select_master_images,
+)
 from glancesync.progress import Progress
 from glancesync.regions import (
     MASTER,
@@ -38,10 +44,14 @@ from glancesync.regions import (
     targets_needed,
 )
 from glancesync.report import ItemOutcome, Record, RegionReport, Report, Result
-from glancesync.settings import Settings, SyncRules, TargetSettings
+from glancesync.settings import ServerSideCopy, Settings, SyncRules, TargetSettings
 from glancesync.sharing import SHARED, ProjectDirectory, read_sharing
 
 LOG = logging.getLogger("glancesync")
+
+
+# Makes the run's Cloud from the targets' settings (credentials and session options).
+Connect = Callable[[Mapping[str, TargetSettings]], "Cloud"]
 
 
 class TargetService(ProjectDirectory, Protocol):
@@ -58,10 +68,8 @@ class Cloud(Protocol):
     """The targets of a run by name (`glance.Targets` is the real one)."""
 
     def __getitem__(self, name: str) -> TargetService: ...
-
-
-# Makes the run's Cloud from the targets' settings (credentials and session options).
-Connect = Callable[[Mapping[str, TargetSettings]], Cloud]
+    # How a --parallel child reaches the same targets without authenticating again.
+    def handover(self) -> Connect: ...
 
 
 @dataclass
@@ -142,7 +150,8 @@ def run(
     if not action.visits_regions:
         output.record(report.summary_record())
         return
-    jobs = [_job(settings, ref, selected, action, folder, connect, memory) for ref in regions]
+    handover = targets.handover() if options.parallel else connect
+    jobs = [_job(settings, ref, selected, action, folder, handover, memory) for ref in regions]
     with _cache_for(jobs, settings, action) as cache:
         jobs = [replace(job, cache=cache) for job in jobs]
         if options.parallel:
@@ -282,6 +291,8 @@ def _visit_in_parallel(
     ]
     outcomes: dict[RegionRef, RegionOutcome] = {}
     children = max(1, min(settings.main.max_children, len(jobs)))
+    if jobs[0].action.writes:  # imported once here, not once in each child that uploads
+        inspector_module()
     try:
         with (
             multiprocessing.Pool(processes=children) as pool,  # forked before any bar is drawn
@@ -356,6 +367,8 @@ def visit_region(
         )
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
+        if job.action.copies and plan.uploads and _copies_by_itself(job, region):
+            plan = by_glance_download(plan)
         visit = RegionVisit(
             plan, listing, master, region, output, progress, job.cache, job.folder, job.memory
         )
@@ -372,9 +385,20 @@ def _shared(images: Sequence[Image], rules: SyncRules) -> list[Image]:
     return [i for i in images if i.visibility == SHARED and is_synchronised(i, rules)]
 
 
+def _copies_by_itself(job: RegionJob, region: ImageService) -> bool:
+    """Whether the region's Glance copies images from the master region by itself (§11): a
+    region of the master's Keystone whose target allows it and whose Glance offers
+    glance-download. A region that cannot say streams, with a warning."""
+    if job.ref.target != MASTER or job.targets[MASTER].server_side_copy is ServerSideCopy.NEVER:
+        return False
+    try:
+        return GLANCE_DOWNLOAD in region.import_methods()
+    except GlanceSyncError as error:
+        LOG.warning("%s; images are streamed", error.shown_in(job.ref.full_name))
+        return False
+
+
 def _refusals(memory: VerdictMemory | None, images: Sequence[Image]) -> dict[str, Verdict]:
     """The remembered refusals of the master images' formats, by id (read anew for each
     region: a region visited earlier in the run may have found one)."""
-    if memory is None:
-        return {}
-    return {image.id: verdict for image in images if (verdict := memory.recall(image))}
+    return memory.refusals(images) if memory is not None else {}

@@ -111,6 +111,13 @@ _PLAIN_AUTH_KEYS = {
 }  # fmt: skip
 
 
+class ServerSideCopy(str, Enum):
+    """Whether a region of the master's Keystone copies images by itself (§11)."""
+
+    AUTO = "auto"  # with glance-download, where the region's Glance offers it
+    NEVER = "never"  # always stream through the sync host
+
+
 class OnConflict(Enum):
     """What to do with a regional image whose content differs from the master's (§5)."""
 
@@ -132,6 +139,7 @@ class SyncRules:
     rename: frozenset[str] = frozenset()
     replace: frozenset[str] = frozenset()
     copy_uninspectable: bool = False  # copy images whose format cannot be inspected (§10)
+    server_side_copy: ServerSideCopy = ServerSideCopy.AUTO  # glance-download where offered (§11)
     support_obsolete_images: bool = True
     obsolete_syncprops: frozenset[str] = frozenset()
     purge_after: int | None = None  # seconds a retired copy is kept; None: forever (§12)
@@ -177,6 +185,7 @@ class TargetSettings(SyncRules):
     api_retries: int = 3
     api_retry_delay: float = 1.0
     api_retry_budget: int = 30
+    import_timeout: float = 1800.0  # seconds a glance-download import may take (§11)
     cacert: str | None = None
     insecure: bool = False
     cert: str | None = None
@@ -409,6 +418,14 @@ def _interface(text: str) -> str:
     return text
 
 
+def _server_side_copy(text: str) -> ServerSideCopy:
+    try:
+        return ServerSideCopy(text.lower())
+    except ValueError:
+        choices = ", ".join(choice.value for choice in ServerSideCopy)
+        raise ValueError(f"{_shown(text)} is not one of {choices}") from None
+
+
 def _v3_url(text: str) -> str:
     """An auth_url, a legacy `/v2.0` one read as the `/v3` endpoint of the same Keystone."""
     url = _url(text)
@@ -431,6 +448,8 @@ _TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
     "rename": _checksums,
     "replace": _checksums,
     "copy_uninspectable": _boolean,
+    "server_side_copy": _server_side_copy,
+    "import_timeout": _seconds,
     "ignore_regions": _regions,
     "support_obsolete_images": _boolean,
     "obsolete_syncprops": _names,

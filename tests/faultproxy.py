@@ -189,15 +189,18 @@ def _close(sock: socket.socket) -> None:
 
 
 @contextmanager
-def proxied_region(cloud: Any, target: str, region: str, proxy: FaultProxy) -> Iterator[str]:
-    """Region `<region>Proxy` in the Keystone of `target`, its image endpoints at `proxy.url`,
-    registered as the target's admin for the block (and any leftover of an earlier one
-    removed first). `cloud` is the `local_cloud` fixture (tests/integration/conftest.py)."""
+def proxied_region(
+    cloud: Any, target: str, region: str, proxy: FaultProxy, name: str | None = None
+) -> Iterator[str]:
+    """Region `name` (default `<region>Proxy`) in the Keystone of `target`, its image endpoints
+    at `proxy.url`, registered as the target's admin for the block (and any leftover of an
+    earlier one removed first). `cloud` is the `local_cloud` fixture
+    (tests/integration/conftest.py)."""
     from keystoneclient.v3 import client as keystone_client
 
     session = cloud.session(cloud.target(target)["admin"]["name"])
     keystone = keystone_client.Client(session=session)
-    name = f"{region}Proxy"
+    name = name or f"{region}Proxy"
     _unregister(keystone, name)
     service = keystone.services.list(type="image")[0]
     keystone.regions.create(id=name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,11 @@ from keystoneauth1.identity import v3
 REPO = Path(__file__).resolve().parents[1]
 LOCALCLOUD = REPO / "tools" / "localcloud"
 MASTER = "master"
+IMPORTER_AGENT = "Python-urllib/"  # the user agent of Glance's importer (glance-download)
+# An answer with image bytes in a Glance's access log (gunicorn's): image id, size, user agent.
+_IMAGE_BYTES = re.compile(
+    r'"GET /v2/images/([^/ ]+)/file HTTP/1\.[01]" 20[06] (\d+) "[^"]*" "([^"]*)"'
+)
 
 
 def localcloud(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -181,6 +187,25 @@ class LocalCloud:
                 OS_IDENTITY_API_VERSION="3",
             )
         return environment
+
+    # --- what a Glance served
+
+    def log_position(self, region: str) -> int:
+        """Where the region's server log ends now: `image_bytes_served` counts from there."""
+        return Path(self.region_info(region)["log"]).stat().st_size
+
+    def image_bytes_served(self, region: str, image_id: str, since: int) -> dict[str, int]:
+        """The bytes of an image the region's Glance answered since log position `since`, by
+        reader: {"glance": another Glance's importer, "host": everyone else (the sync host)},
+        read in its access log."""
+        with Path(self.region_info(region)["log"]).open("rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+        served = {"glance": 0, "host": 0}
+        for image, size, agent in _IMAGE_BYTES.findall(text):
+            if image == image_id:
+                served["glance" if agent.startswith(IMPORTER_AGENT) else "host"] += int(size)
+        return served
 
     # --- behind Glance's back
 

@@ -51,6 +51,8 @@ GLANCE_FIELDS = frozenset(
         "locations",
         "os_hidden",
         "stores",
+        "os_glance_failed_import",  # an imported image's (glance-download, §11)
+        "os_glance_importing_to_stores",
     }
 )
 
@@ -106,8 +108,8 @@ class ImageSpec:
     Columns: name (required), content (default: the name), size (default 4 KiB), visibility
     (default public), properties, owner (an account of cloud.json, default the target's admin),
     disk_format (default raw; ami/aki/ari set the container format too), min_ram and min_disk
-    (default 0), protected (true/false), tags (separated by blanks), status (active, or
-    queued: created without data).
+    (default 0), protected (true/false), tags (separated by blanks), os_hidden (true/false),
+    status (active, queued: created without data, or deactivated: deactivated once uploaded).
     """
 
     name: str
@@ -121,6 +123,7 @@ class ImageSpec:
     min_disk: int = 0
     protected: bool = False
     tags: tuple[str, ...] = ()
+    os_hidden: bool = False
     status: str = "active"
 
     COLUMNS = frozenset(
@@ -136,6 +139,7 @@ class ImageSpec:
             "min_disk",
             "protected",
             "tags",
+            "os_hidden",
             "status",
         }
     )
@@ -161,6 +165,7 @@ class ImageSpec:
             min_disk=int(row.get("min_disk") or 0),
             protected=(row.get("protected") or "false") == "true",
             tags=tuple((row.get("tags") or "").split()),
+            os_hidden=(row.get("os_hidden") or "false") == "true",
             status=row.get("status") or "active",
         )
 
@@ -181,19 +186,24 @@ class ImageSpec:
             min_disk=self.min_disk,
             protected=self.protected,
             tags=list(self.tags),
+            os_hidden=self.os_hidden,
             **properties,
         )
-        if self.status == "active":
+        if self.status not in ("active", "queued", "deactivated"):
+            raise ValueError(f"image {self.name}: status must be active, queued or deactivated")
+        if self.status != "queued":
             data = payload(self.content, self.size)
             glance.images.upload(image.id, io.BytesIO(data), image_size=len(data))
-        elif self.status != "queued":
-            raise ValueError(f"image {self.name}: status must be active or queued")
+        if self.status == "deactivated":
+            glance.images.deactivate(image.id)
         return image.id
 
 
 def records(glance: Client) -> list[Record]:
-    """Every image the client's account can see, as plain dicts."""
-    return [dict(image) for image in glance.images.list()]
+    """Every image the client's account can see, hidden ones included (Glance lists them only
+    when asked for them alone), as plain dicts."""
+    hidden = glance.images.list(filters={"os_hidden": "true"})
+    return [dict(image) for image in [*glance.images.list(), *hidden]]
 
 
 def user_properties(record: Record) -> dict[str, str]:
@@ -206,8 +216,8 @@ class Expectation:
 
     Columns: name (required), content (a label; empty for no data), owner (an account),
     properties (the exact user properties; `{id of NAME}` is the UUID of NAME in the region),
-    and Glance fields compared as text: visibility, status, min_ram, min_disk, protected
-    (true/false), tags (sorted, separated by blanks).
+    and Glance fields compared as text: visibility, status, min_ram, min_disk, protected and
+    os_hidden (true/false), tags (sorted, separated by blanks).
     """
 
     row: Mapping[str, str]
@@ -223,6 +233,7 @@ class Expectation:
             "min_ram",
             "min_disk",
             "protected",
+            "os_hidden",
             "tags",
         }
     )

@@ -77,6 +77,12 @@ class World:
         for region in regions:
             self.arrange(region, specs)
 
+    def change_activation(self, region: str, name: str, action: str) -> None:
+        """`deactivate` or `reactivate` the region's one image NAME, as its admin does."""
+        glance = self.cloud.glance(region)
+        [image_id] = [record["id"] for record in records(glance) if record["name"] == name]
+        getattr(glance.images, action)(image_id)
+
     def master_names(self) -> list[str]:
         return [name for region, name in self.specs if region == self.cloud.master_region]
 

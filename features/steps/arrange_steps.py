@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from behave import given
+from behave import given, when
 from behave.runner import Context
 
 from harness.images import ImageSpec
@@ -44,3 +44,14 @@ def step_settings(context: Context) -> None:
 def step_file_settings(context: Context, section: str) -> None:
     for row in context.table:
         context.world.set_in_file(section, row["key"], row["value"])
+
+
+@given("the image {name} in {region} was deactivated")
+@when("the image {name} in {region} is deactivated")
+def step_deactivate(context: Context, name: str, region: str) -> None:
+    context.world.change_activation(region, name, "deactivate")
+
+
+@when("the image {name} in {region} is reactivated")
+def step_reactivate(context: Context, name: str, region: str) -> None:
+    context.world.change_activation(region, name, "reactivate")

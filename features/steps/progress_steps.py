@@ -31,7 +31,9 @@ def step_upload_bar(context: Context, image: str, region: str) -> None:
 
 @then("the terminal showed the line of {label} counting {count:d} {unit}")
 def step_counter_line(context: Context, label: str, count: int, unit: str) -> None:
-    pattern = BAR.format(label=re.escape(label), count=f"{count}/{count}", rate=f"{unit}/s")
+    # tqdm shows the rate as units per second, or seconds per unit when slower than 1/s
+    rate = f"(?:{unit}/s|s/{unit})"
+    pattern = BAR.format(label=re.escape(label), count=f"{count}/{count}", rate=rate)
     _assert_shown(context, pattern, f"the line of {label} with {count}/{count} {unit}")
 
 

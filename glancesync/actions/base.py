@@ -63,6 +63,7 @@ class ModeAction:
     visits_regions = True  # else `begin` is the whole run
     all_targets = False  # reads the catalog of every target, not only the named ones
     uses_backup_dir = False  # makes its folder under --backup-dir
+    copies = False  # copies images (or says how): asks a region whether it copies them itself
 
     def begin(self, start: RunStart) -> str | None:
         """Work before the regions; returns the run's own folder (handed to each visit)."""

@@ -12,6 +12,7 @@ from glancesync.actions.base import ModeAction, RunStart
 from glancesync.errors import GlanceSyncError
 from glancesync.formats import HeadVerdict, Judgement, inspect_head
 from glancesync.image import Image
+from glancesync.imagelife import has_readable_bytes
 from glancesync.output import human_size
 from glancesync.planner import is_synchronised
 from glancesync.report import FormatCheck
@@ -27,7 +28,7 @@ class CheckFormats(ModeAction):
         images = [
             image
             for image in start.selected
-            if any(is_synchronised(image, target) for target in targets)
+            if has_readable_bytes(image) and any(is_synchronised(image, t) for t in targets)
         ]
         verdicts: Counter = Counter()
         read = 0

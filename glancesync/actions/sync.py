@@ -9,6 +9,7 @@ from glancesync.report import RegionReport
 
 class Sync(ModeAction):
     summarises = True
+    copies = True
 
     def __init__(self, dry_run: bool):
         self.dry_run = dry_run

@@ -116,16 +116,19 @@ def test_userinfo_in_an_auth_url_is_masked(hostile, master_image, glancesync, ve
     run.check(cloud)
 
 
-def test_userinfo_is_masked_in_the_logs_of_parallel_children(hostile, master_image, glancesync):
+def test_userinfo_is_masked_and_parallel_children_use_the_runs_token(
+    hostile, master_image, glancesync
+):
     cloud = hostile()
     cloud.add_region("Good")
     url = cloud.auth_url.replace("http://", "http://evil-user:url-secret-7@")
     run = glancesync("--parallel", "-vv", "Lisbon", "evil:Good", f"evil.auth_url={url}",
                      hostile=cloud)  # fmt: skip
     assert run.status == 0, run.err
-    logs = [path.read_text() for path in run.workdir.glob("runs/*/*.log")]
-    assert len(logs) == 2 and "http://***@127.0.0.1" in "".join(logs)
-    assert "url-secret-7" not in run.err + "".join(logs)
+    logs = "".join(path.read_text() for path in run.workdir.glob("runs/*/*.log"))
+    assert "http://***@127.0.0.1" in run.err and "/v3/auth/tokens" in run.err  # the parent's
+    assert "GET http://127.0.0.1" in logs and "/v3/auth/tokens" not in logs  # none in children
+    assert "url-secret-7" not in run.err + logs
     run.check(cloud, rss_mib=200)
 
 

@@ -108,13 +108,15 @@ class Cloud:
         return self.get(region, f"/v2/images/{image_id}")
 
     def records(self, region: str) -> list[dict[str, Any]]:
-        """Every image of the region as raw records, by id, following pagination."""
+        """Every image of the region as raw records, hidden ones included (Glance lists them
+        only when asked for them alone), by id, following pagination."""
         found: list[dict[str, Any]] = []
-        path: str | None = "/v2/images?limit=100"
-        while path:
-            page = self.get(region, path)
-            found += page["images"]
-            path = page.get("next")
+        for hidden_filter in ("", "&os_hidden=true"):
+            path: str | None = f"/v2/images?limit=100{hidden_filter}"
+            while path:
+                page = self.get(region, path)
+                found += page["images"]
+                path = page.get("next")
         return sorted(found, key=lambda record: record["id"])
 
     def names(self, region: str) -> list[str]:

@@ -12,7 +12,7 @@ from glance_helpers import Cloud, KiB, md5, payload, settings
 from glancesync.cli import main
 from glancesync.errors import EXIT_CONFIG, EXIT_FAILURE, AuthError, NotFound
 from glancesync.glance import GLANCE_CORE_FIELDS, Target, image_from_record
-from glancesync.image import UPLOAD_MARKER, NewImage
+from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, NewImage
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +38,35 @@ def test_listing_follows_pagination(clean_cloud) -> None:
     created = {cloud.put("Lisbon", f"page-{n}")["id"] for n in range(7)}
     listed = target(clean_cloud).region("Lisbon").list_images(page_size=3)
     assert sorted(image.id for image in listed) == sorted(created)
+
+
+def test_listing_includes_hidden_images_once_each_across_pages(clean_cloud) -> None:
+    cloud = Cloud(clean_cloud)
+    visible = {cloud.put("Lisbon", f"shown-{n}")["id"] for n in range(4)}
+    hidden = {cloud.put("Lisbon", f"hidden-{n}", os_hidden=True)["id"] for n in range(4)}
+    listed = target(clean_cloud).region("Lisbon").list_images(page_size=3)
+    assert sorted(image.id for image in listed) == sorted(visible | hidden)
+    assert {image.id for image in listed if image.os_hidden} == hidden
+
+
+def test_tags_deactivation_and_reactivation_through_the_facade(clean_cloud) -> None:
+    cloud = Cloud(clean_cloud)
+    created = cloud.put("Lisbon", "life", payload("life", KiB), tags=["own"])
+    region = target(clean_cloud).region("Lisbon")
+    image = region.get_image(created["id"])
+
+    region.add_tag(image, "added tag")
+    region.deactivate(image)
+    deactivated = region.get_image(image.id)
+    assert deactivated.status == "deactivated"
+    assert sorted(deactivated.tags) == ["added tag", "own"]
+    assert DEACTIVATION_MARK in deactivated.properties
+    region.deactivate(deactivated)  # again, as after a lost answer: no error
+
+    region.reactivate(deactivated)
+    reactivated = region.get_image(image.id)
+    assert reactivated.status == "active"
+    assert DEACTIVATION_MARK not in reactivated.properties
 
 
 def test_region_with_2000_images_comes_back_whole(clean_cloud) -> None:

@@ -14,9 +14,8 @@ from glancesync.image import UPLOAD_MARKER
 
 pytestmark = pytest.mark.integration
 
-IMAGE_KEYS = [
-    "region", "image", "status", "action", "bytes", "error", "result", "metadata", "reason",
-]  # fmt: skip
+IMAGE_KEYS = ["region", "image", "status", "action", "bytes", "error", "result", "metadata",
+              "travel", "reason"]  # fmt: skip
 SUMMARY_KEYS = [
     "regions", "statuses", "uploaded_bytes", "failures", "decisions", "failed_regions",
     "exit_status",
@@ -65,10 +64,11 @@ def test_show_status_gives_status_planned_action_and_bytes_per_image(cloud, tmp_
     assert by_image(records) == {
         ("Lisbon", "new"): {"region": "Lisbon", "image": "new", "status": "pending_upload",
                             "action": "upload", "bytes": 8 * KiB, "error": None,
-                            "result": "planned", "metadata": None, "reason": None},
+                            "result": "planned", "metadata": None, "travel": "stream",
+                            "reason": None},
         ("Lisbon", "same"): {"region": "Lisbon", "image": "same", "status": "ok",
                              "action": "none", "bytes": 0, "error": None, "result": "none",
-                             "metadata": None, "reason": None},
+                             "metadata": None, "travel": None, "reason": None},
     }  # fmt: skip
 
 
@@ -100,7 +100,16 @@ def test_sync_reports_what_it_did_per_region_in_region_order(cloud, tmp_path, ca
     images = by_image(records)
     for region, name in (("Lisbon", "new"), ("Paris", "new"), ("Paris", "same")):
         assert images[region, name]["result"] == "done"
-        assert images[region, name]["bytes"] == cloud.only(region, name)["size"]
+    # Lisbon streams; Paris's Glance copies by itself: no byte through the sync host
+    assert (images["Lisbon", "new"]["travel"], images["Lisbon", "new"]["bytes"]) == (
+        "stream",
+        cloud.only("Lisbon", "new")["size"],
+    )
+    for name in ("new", "same"):
+        assert (images["Paris", name]["travel"], images["Paris", name]["bytes"]) == (
+            "glance-download",
+            0,
+        )
     assert images["Lisbon", "same"]["result"] == "none"
 
 
@@ -118,6 +127,7 @@ def test_a_metadata_update_names_each_key_set_removed_and_kept(cloud, tmp_path, 
         "set": {"type": {"old": "old", "new": "base"}},
         "remove": [],
         "keep": ["hw_qemu_guest_agent"],
+        "add_tags": [],
     }
 
 
@@ -192,7 +202,7 @@ def test_an_unknown_region_is_one_failed_object(cloud, tmp_path, capsys):
     assert records[0] == {
         "region": "Atlantis", "image": None, "status": None, "action": "none", "bytes": 0,
         "error": "unknown region 'Atlantis': not in the catalog of its target",
-        "result": "failed", "metadata": None, "reason": None,
+        "result": "failed", "metadata": None, "travel": None, "reason": None,
     }  # fmt: skip
     assert [record["region"] for record in records[1:]] == ["Lisbon"]
 

@@ -58,7 +58,7 @@ def test_parallel_children_write_into_the_log_file_too(cloud, tmp_path, capsys, 
 
     status, _, _ = cli(cloud.local_cloud, tmp_path, capsys, "-q", "--parallel", "--run-dir",
                        str(runs), "--log-file", str(log), "Lisbon", "Paris",
-                       f"main.max_children={children}")  # fmt: skip
+                       f"main.max_children={children}", "server_side_copy=never")  # fmt: skip
 
     assert status == 0
     lines = log.read_text().splitlines()

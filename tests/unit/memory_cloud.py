@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, fields, replace
 from typing import IO, Any
 
 from glancesync.errors import Forbidden, NotFound, RegionError
-from glancesync.image import UPLOAD_MARKER, Image, NewImage
+from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, Image, NewImage
 
 PROJECT = "project-1"
+# The properties a glance-download import copies from the master by itself (their prefixes).
+COPIED_BY_IMPORT = ("hw_", "os_distro")
 NEW_IMAGE_FIELDS = tuple(attribute.name for attribute in fields(NewImage))
 _IDS = itertools.count(1)
 
@@ -50,6 +52,8 @@ class MemoryGlance:
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[tuple[str, str], BaseException] = field(default_factory=dict)
     members: dict[str, dict[str, str]] = field(default_factory=dict)  # image id -> project: status
+    source: MemoryGlance | None = None  # the master region glance-download imports from
+    created: list[Image] = field(default_factory=list)  # each image as it was created
 
     def put(self, image: Image, data: bytes = b"") -> Image:
         self.images[image.id] = replace(image, region=self.full_name)
@@ -91,11 +95,16 @@ class MemoryGlance:
         shared = {name: getattr(new, name) for name in NEW_IMAGE_FIELDS}
         image = Image(id=f"{new.name}-{next(_IDS)}", owner=PROJECT, status="queued", **shared)
         marked = {**new.properties, UPLOAD_MARKER: "started in memory"}
-        return self.put(replace(image, properties=marked))
+        self.created.append(self.put(replace(image, properties=marked)))
+        return self.created[-1]
 
     def upload(self, image_id: str, data: IO[bytes], size: int | None) -> None:
         self._call("upload", image_id)
         content = data.read()  # a verifying stream raises here on a mismatch: never active
+        self._store(image_id, content)
+
+    def _store(self, image_id: str, content: bytes, **fields: Any) -> None:
+        """The image's bytes, and the image active with their size and hashes."""
         self.images[image_id] = replace(
             self.images[image_id],
             status="active",
@@ -103,6 +112,7 @@ class MemoryGlance:
             checksum=hashlib.md5(content, usedforsecurity=False).hexdigest(),
             os_hash_algo="sha512",
             os_hash_value=hashlib.sha512(content).hexdigest(),
+            **fields,
         )
         self.data[image_id] = content
 
@@ -139,8 +149,10 @@ class MemoryGlance:
             raise Forbidden("HTTP 403 Forbidden", status=403, region=self.full_name, image=image_id)
         del self.images[image_id]
 
-    def finish_upload(self, uploaded: Image, protected: bool) -> Image:
-        attributes = {"protected": True} if protected else {}
+    def finish_upload(
+        self, uploaded: Image, protected: bool, attributes: Mapping[str, Any] | None = None
+    ) -> Image:
+        attributes = {**(attributes or {}), **({"protected": True} if protected else {})}
         return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
 
     def list_members(self, image_id: str) -> dict[str, str]:
@@ -154,6 +166,45 @@ class MemoryGlance:
     def remove_member(self, image_id: str, project_id: str) -> None:
         self._call("remove_member", image_id)
         self.members.get(image_id, {}).pop(project_id, None)
+
+    def add_tag(self, image: Image, tag: str) -> None:
+        self._call("add_tag", image.id)
+        current = self._image(image.id)
+        self.images[image.id] = replace(current, tags=tuple(sorted({*current.tags, tag})))
+
+    def deactivate(self, image: Image) -> None:
+        """Marked, then deactivated, as `RegionGlance.deactivate`."""
+        self._call("deactivate", image.id)
+        marked = {**self._image(image.id).properties, DEACTIVATION_MARK: "deactivated in memory"}
+        self.images[image.id] = replace(
+            self.images[image.id], status="deactivated", properties=marked
+        )
+
+    def reactivate(self, image: Image) -> None:
+        """Reactivated, then unmarked, as `RegionGlance.reactivate`."""
+        self._call("reactivate", image.id)
+        current = self._image(image.id)
+        unmarked = {k: v for k, v in current.properties.items() if k != DEACTIVATION_MARK}
+        self.images[image.id] = replace(current, status="active", properties=unmarked)
+
+    def import_methods(self) -> frozenset[str]:
+        """glance-download when the region has a `source` to import from."""
+        self._call("import_methods", name=self.full_name)
+        return frozenset({"glance-download"} if self.source else ())
+
+    def start_import(self, image_id: str, source_id: str, source_region: str) -> None:
+        """glance-download, done at once: the source's bytes, and the properties Glance
+        copies by itself (COPIED_BY_IMPORT) added."""
+        self._call("start_import", image_id)
+        assert self.source is not None and source_region == self.source.full_name
+        master = self.source.images[source_id]
+        copied = {k: v for k, v in master.properties.items() if k.startswith(COPIED_BY_IMPORT)}
+        properties = {**self.images[image_id].properties, **copied}
+        self._store(image_id, self.source.data[source_id], properties=properties)
+
+    def await_import(self, image_id: str) -> Image:
+        self._call("await_import", image_id)
+        return self._image(image_id)
 
 
 @dataclass
@@ -181,4 +232,7 @@ class MemoryCloud(dict):
     """Targets by name, as `glance.Targets`; call it with settings as the runner does."""
 
     def __call__(self, _settings: object) -> MemoryCloud:
+        return self
+
+    def handover(self) -> MemoryCloud:
         return self

@@ -8,12 +8,14 @@ import multiprocessing
 import os
 import shutil
 import time
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
 from glancesync.cache import (
     DIRECTORY_PREFIX,
     RESERVATIONS_LOCK,
+    HandOffLost,
     MasterCache,
     master_stream,
     run_cache,
@@ -85,34 +87,61 @@ def test_a_follower_reads_the_growing_file_while_the_writer_works(cache):
     assert master.downloads == 1
 
 
-def test_a_follower_takes_over_when_the_writer_stops(cache):
+def test_only_the_writer_hashes_and_a_follower_ends_once_the_writer_published(cache):
     master = Master()
-    with cache.stream(image_of(), master) as follower:
-        with pytest.raises(Boom), cache.stream(image_of(), master) as writer:
-            writer.read(CHUNK_SIZE)
-            assert follower.read(CHUNK_SIZE) == DATA[:CHUNK_SIZE]
-            writer.read(CHUNK_SIZE)
-            raise Boom
-        assert DATA[:CHUNK_SIZE] + read_all(follower) == DATA
+    with cache.stream(image_of(), master) as writer, cache.stream(image_of(), master) as follower:
+        assert (writer._md5 is None, follower._md5 is None) == (False, True)
+        assert read_all(writer) == DATA
+        assert read_all(follower) == DATA
+    assert master.downloads == 1
+
+
+@contextmanager
+def follower_of_a_writer_that_gave_up(cache: MasterCache, master: Master, chunks: int):
+    """A follower that passed on `chunks` chunks of a writer which then gave up (its upload
+    failed)."""
+    with ExitStack() as writing:
+        writer = writing.enter_context(cache.stream(image_of(), master))
+        with cache.stream(image_of(), master) as follower:
+            for offset in range(0, chunks * CHUNK_SIZE, CHUNK_SIZE):
+                writer.read(CHUNK_SIZE)
+                assert follower.read(CHUNK_SIZE) == DATA[offset : offset + CHUNK_SIZE]
+            writing.close()
+            yield follower
+
+
+def test_a_follower_whose_writer_stops_fails_without_an_end_and_a_new_consumer_writes(cache):
+    master = Master()
+    with follower_of_a_writer_that_gave_up(cache, master, 2) as follower:
+        with pytest.raises(HandOffLost):
+            read_all(follower)
+    with cache.stream(image_of(), master) as again:  # the retried upload: the new writer
+        assert read_all(again) == DATA
     assert master.downloads == 2
-    with cache.stream(image_of(), master) as later:  # the file is whole: read, not fetched
-        assert read_all(later) == DATA
-    assert master.downloads == 2
+    assert files(cache) == {"m1.lock", "m1.data", "m1.done"}
+
+
+def test_a_follower_never_takes_a_later_writers_publication_for_its_own(cache):
+    master = Master()
+    with follower_of_a_writer_that_gave_up(cache, master, 1) as follower:
+        with cache.stream(image_of(), master) as second_writer:
+            assert read_all(second_writer) == DATA  # published
+        with pytest.raises(HandOffLost):
+            follower.read(CHUNK_SIZE)
 
 
 def test_bytes_that_do_not_verify_are_not_published_and_fail_the_followers(cache):
     corrupt = Master(DATA[:100] + b"X" + DATA[101:])
-    with cache.stream(image_of(), corrupt) as follower:
-        with (
-            pytest.raises(IntegrityError, match="md5"),
-            cache.stream(image_of(), corrupt) as writer,
-        ):
+    with ExitStack() as writing:
+        writer = writing.enter_context(cache.stream(image_of(), corrupt))
+        with cache.stream(image_of(), corrupt) as follower:
             for _ in range(0, len(DATA), CHUNK_SIZE):
+                assert writer.read(CHUNK_SIZE) == follower.read(CHUNK_SIZE)
+            with pytest.raises(IntegrityError, match="md5"):
                 writer.read(CHUNK_SIZE)
+            writing.close()
+            with pytest.raises(HandOffLost):
                 follower.read(CHUNK_SIZE)
-            writer.read(CHUNK_SIZE)
-        with pytest.raises(IntegrityError, match="md5"):
-            follower.read(CHUNK_SIZE)
     assert corrupt.downloads == 1
     assert "m1.done" not in files(cache)
     assert os.path.getsize(os.path.join(cache.directory, "m1.data")) == 0

@@ -10,7 +10,9 @@ from glancesync.edge import (
     MAX_MEMBERS,
     MAX_VALUES,
     catalog_problem,
+    failed_task_message,
     identity_record,
+    import_methods_problem,
     json_depth,
     json_problem,
     mask_userinfo,
@@ -175,6 +177,45 @@ def test_server_text_is_redacted_masked_and_escaped():
 )
 def test_an_origin_is_scheme_host_and_port_without_userinfo(url, shown):
     assert origin(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"import-methods": {"value": ["glance-direct", "glance-download"]}}, None),
+        ({"import-methods": {"value": []}}, None),
+        ({}, "import-methods is not a list"),
+        ({"import-methods": ["glance-download"]}, "import-methods is not a list"),
+        ({"import-methods": {"value": "glance-download"}}, "import-methods is not a list"),
+        ({"import-methods": {"value": ["m"] * 65}}, "import-methods is not a list"),
+        ({"import-methods": {"value": [7]}}, "an import method is not a string"),
+        ({"import-methods": {"value": ["m" * 256]}}, "an import method is not a string"),
+        ([], "import-methods is not a list"),
+    ],
+)
+def test_import_methods_are_a_short_list_of_short_names(body, problem):
+    found = import_methods_problem(body)
+    assert found == problem if problem is None else found.startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"tasks": []}, None),
+        ({"tasks": [{"status": "processing"}]}, None),
+        ({"tasks": [{"status": "success"}, {"status": "failure", "message": "gone"}]}, "gone"),
+        ({"tasks": [{"status": "failure"}]}, ""),
+        ({"tasks": [{"status": "failure", "message": "x" * 1000}]}, "x" * 255),
+    ],
+)
+def test_the_failed_import_task_gives_its_message(body, message):
+    assert failed_task_message(body) == message
+
+
+@pytest.mark.parametrize("body", [{}, {"tasks": {}}, {"tasks": ["failure"]}, []])
+def test_an_answer_that_is_not_a_list_of_tasks_is_refused(body):
+    with pytest.raises(ValueError):
+        failed_task_message(body)
 
 
 @pytest.mark.parametrize(

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
-from glancesync.errors import RegionError
+from glancesync.cache import HandOffLost
+from glancesync.errors import ImportFailed, RegionError
 from glancesync.executor import Executor
-from glancesync.image import UPLOAD_MARKER, Image
+from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, Image
 from glancesync.output import Output
-from glancesync.planner import RegionPlan, plan_region
+from glancesync.planner import RegionPlan, by_glance_download, plan_region
 from glancesync.report import ItemOutcome, RegionReport, Result
 from glancesync.retention import RETIRED_AT, RETIRED_BY
 from glancesync.settings import SyncRules
+from glancesync.transfer import VerifyingStream
 from tests.unit.memory_cloud import PROJECT, MemoryGlance, content_image
 
 ANY = frozenset({"any"})
@@ -36,9 +41,16 @@ class Run:
         regionals = list(self.region.images.values())
         return plan_region(masters, regionals, SyncRules(**rules), "Lisbon", PROJECT)
 
-    def apply(self, plan: RegionPlan | None = None, dry_run: bool = False) -> RegionReport:
+    def imported(self, **rules) -> RegionReport:
+        """A run where the region's Glance copies images from the master itself (§11)."""
+        self.region.source = self.master
+        return self.apply(by_glance_download(self.plan(**rules)))
+
+    def apply(
+        self, plan: RegionPlan | None = None, dry_run: bool = False, cache=None
+    ) -> RegionReport:
         output = Output(lambda record, text: self.shown.append((record, text)))
-        executor = Executor(self.master, self.region, dry_run, output)
+        executor = Executor(self.master, self.region, dry_run, output, cache)
         return executor.apply(plan or self.plan())
 
     @property
@@ -126,6 +138,55 @@ def test_an_upload_whose_bytes_differ_is_discarded_and_stops_the_region() -> Non
     assert line.startswith("Lisbon: FAILED image app: upload failed: md5 ")
     assert report.failure is not None and not report.succeeded
     assert dict(report.statuses) == {"pending_upload": 2}
+
+
+class WritersThatGiveUp:
+    """A run cache whose first `lost` streams follow a writer (another region's process) that
+    gives up after the first chunk; later ones read the master."""
+
+    def __init__(self, lost: int):
+        self.lost = lost
+
+    @contextmanager
+    def stream(self, image: Image, fetch) -> Iterator[VerifyingStream]:
+        chunks = fetch()
+        if self.lost:
+            self.lost -= 1
+            chunks = self._gives_up(chunks)
+        yield VerifyingStream(chunks, image)
+
+    @staticmethod
+    def _gives_up(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        yield next(iter(chunks))
+        raise HandOffLost("the process reading the master for this image stopped unverified")
+
+
+def test_an_upload_whose_writer_gave_up_is_discarded_and_made_once_more() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes")
+    report = run.apply(cache=WritersThatGiveUp(lost=1))
+    (copy,) = run.region.named("app")
+    assert (run.region.data[copy.id], copy.status, report.succeeded) == (
+        b"app bytes",
+        "active",
+        True,
+    )
+    assert run.writes() == [
+        ("create", "app"),
+        ("upload", "app"),
+        ("delete", "app"),
+        ("create", "app"),
+        ("upload", "app"),
+        ("update", "app"),
+    ]
+
+
+def test_an_upload_whose_writer_gave_up_twice_fails_and_leaves_nothing() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes")
+    report = run.apply(cache=WritersThatGiveUp(lost=2))
+    assert run.region.images == {}
+    assert "stopped unverified" in report.failure
 
 
 def test_an_upload_glance_does_not_activate_is_discarded() -> None:
@@ -220,3 +281,116 @@ def test_a_failure_names_its_region_and_image_once_and_a_master_failure_its_regi
     report = run.apply()
     assert report.failure == "image app: upload failed: region Madrid: download image failed: cut"
     assert run.lines == [f"Lisbon: FAILED {report.failure}"]
+
+
+def test_a_copy_follows_the_masters_deactivation_after_its_metadata_and_tags() -> None:
+    run = Run()
+    run.master_image("app", b"app", status="deactivated", tags=("retired",))
+    run.regional_image("app", b"app", visibility="private")
+    report = run.apply()
+    (copy,) = run.region.named("app")
+    assert run.writes() == [("update", "app"), ("add_tag", "app"), ("deactivate", "app")]
+    assert (copy.status, copy.visibility, copy.tags) == ("deactivated", "public", ("retired",))
+    assert run.lines == [
+        "Lisbon: deactivated app: set visibility: private → public; added tags retired"
+    ]
+    assert dict(report.statuses) == {"ok": 1}
+
+
+def test_a_copy_glancesync_deactivated_is_reactivated_before_its_metadata_is_updated() -> None:
+    run = Run()
+    run.master_image("app", b"app")
+    run.regional_image("app", b"app", status="deactivated", min_ram=1,
+                       properties={DEACTIVATION_MARK: "by glancesync"})  # fmt: skip
+    run.apply()
+    (copy,) = run.region.named("app")
+    assert run.writes() == [("reactivate", "app"), ("update", "app")]
+    assert (copy.status, copy.min_ram, copy.properties) == ("active", 0, {})
+
+
+def test_a_copy_deactivated_by_someone_else_gets_no_call_and_a_line() -> None:
+    run = Run()
+    run.master_image("app", b"app", tags=("new",))
+    regional = run.regional_image("app", b"app", status="deactivated")
+    report = run.apply()
+    assert run.writes() == []
+    assert run.lines == [
+        f"Lisbon: left app ({regional.id}) as it is: deactivated in the region by someone else"
+    ]
+    assert dict(report.statuses) == {"ok_deactivated_in_region": 1}
+    assert report.succeeded and not report.decisions
+
+
+def test_a_dry_run_says_what_would_be_deactivated_and_writes_nothing() -> None:
+    run = Run()
+    run.master_image("app", b"app", status="deactivated")
+    run.regional_image("app", b"app")
+    run.apply(dry_run=True)
+    assert run.writes() == []
+    assert run.lines == ["Lisbon: would deactivate app"]
+
+
+# --- server-side copy (§11)
+
+
+def test_an_import_is_created_private_and_hidden_verified_reconciled_then_published() -> None:
+    run = Run()
+    properties = {"type": "app", "hw_disk_bus": "virtio", "os_distro": "debian"}
+    run.master_image("app", b"app bytes", properties=properties)
+    report = run.imported(metadata_set=frozenset({"type"}))
+    [created] = run.region.created
+    assert (created.visibility, created.os_hidden, created.status) == ("private", True, "queued")
+    (copy,) = run.region.named("app")
+    assert (copy.status, copy.visibility, copy.os_hidden) == ("active", "public", False)
+    assert copy.properties == {"type": "app"}  # what Glance copied of its own accord is gone
+    assert run.region.data[copy.id] == b"app bytes"
+    assert run.writes() == [
+        ("create", "app"),
+        ("start_import", "app"),
+        ("await_import", "app"),
+        ("update", "app"),  # the properties Glance added, removed
+        ("update", "app"),  # visibility and os_hidden last, the upload marker removed
+    ]
+    assert ("download", "app") not in run.master.calls  # only the head, for the format check
+    assert run.lines == ["Lisbon: uploaded app (9 B, copied by glance-download)"]
+    assert (report.bytes_uploaded, report.imports, report.succeeded) == (0, 1, True)
+
+
+def test_properties_glance_also_copies_stay_when_they_are_synchronised() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes", properties={"hw_disk_bus": "virtio"})
+    run.imported()
+    (copy,) = run.region.named("app")
+    assert copy.properties == {"hw_disk_bus": "virtio"}
+
+
+def test_a_failed_import_is_deleted_and_streamed_and_the_region_imports_no_more() -> None:
+    run = Run()
+    run.master_image("a", b"first")
+    run.master_image("b", b"second")
+    run.region.fail_on("await_import", "a", ImportFailed("glance-download: failed", region="L"))
+    report = run.imported()
+    assert run.writes() == [
+        ("create", "a"),
+        ("start_import", "a"),
+        ("await_import", "a"),
+        ("delete", "a"),
+        ("create", "a"),
+        ("upload", "a"),
+        ("update", "a"),
+        ("create", "b"),  # no import tried after the failed one
+        ("upload", "b"),
+        ("update", "b"),
+    ]
+    assert sorted(image.name for image in run.region.images.values()) == ["a", "b"]
+    assert run.lines == ["Lisbon: uploaded a (5 B)", "Lisbon: uploaded b (6 B)"]
+    assert (report.bytes_uploaded, report.imports, report.succeeded) == (11, 0, True)
+
+
+def test_a_dry_run_says_an_image_would_be_copied_by_glance_and_writes_nothing() -> None:
+    run = Run()
+    run.master_image("app", b"app bytes")
+    report = run.apply(by_glance_download(run.plan()), dry_run=True)
+    assert run.writes() == []
+    assert run.lines == ["Lisbon: would upload app (9 B, copied by glance-download)"]
+    assert (report.bytes_uploaded, report.imports) == (0, 1)

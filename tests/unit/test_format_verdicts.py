@@ -183,6 +183,14 @@ def test_an_image_judged_at_its_end_is_read_whole_in_parts_twice_the_last():
     assert lengths == [FIRST_PART * 2**index for index in range(len(lengths))]
 
 
+def test_an_image_undecided_at_the_limit_has_no_verdict():
+    vmdk = next(case for case in good_images() if case.name == "stream-optimized-vmdk")
+    parts = Parts(vmdk.data)
+    checked = inspect_head(declared(vmdk), parts, limit=FIRST_PART)
+    assert (checked.verdict, checked.bytes_read) == (None, FIRST_PART)
+    assert parts.requests == [(0, FIRST_PART)]
+
+
 def test_a_master_that_stops_sending_before_the_size_is_an_error():
     head = TestImage("head", raw_disk()[:100_000], "raw", "raw")
     image = replace(declared(head), size=10 * len(head.data))
@@ -266,6 +274,14 @@ BAD = bad_images()[0]
 def test_a_refusal_is_recalled_for_the_same_image_and_content(memory):
     memory.remember(declared(BAD), inspected(BAD))
     assert memory.recall(declared(BAD)) == inspected(BAD)
+
+
+def test_the_refusals_of_many_images_are_read_from_one_listing_of_the_memory(memory):
+    good = declared(good_images()[0])
+    memory.remember(declared(BAD), inspected(BAD))
+    images = [declared(BAD), good, *(replace(good, id=f"other-{n}") for n in range(100))]
+    assert memory.refusals(images) == {declared(BAD).id: inspected(BAD)}
+    assert VerdictMemory(memory.parent + "/none").refusals(images) == {}
 
 
 def test_an_accepted_verdict_is_not_kept_and_makes_no_folder(memory, tmp_path):

@@ -16,6 +16,7 @@ from glancesync.planner import (
     PlanItem,
     RegionPlan,
     UploadSpec,
+    by_glance_download,
     is_synchronised,
     plan_region,
     select_master_images,
@@ -171,7 +172,7 @@ def test_master_selection_keeps_active_named_images_of_the_master_project_or_uno
         master("own"),
         master("unowned", owner=None),
         master("foreign", owner=OTHER),
-        master("queued", status="queued"),
+        master("killed", status="killed"),
         master("", id="m-unnamed"),
     ]
     selected, warnings = select_master_images(images, PROJECT)
@@ -373,10 +374,10 @@ STATUS_CASES = [
     ),
     pytest.param(
         [master("a")],
-        [regional("a", status="deactivated")],
+        [regional("a", status="saving")],
         {},
         {"a": ("pending_upload", "upload")},
-        id="non-active regional image ignored: pending_upload",
+        id="regional image neither active nor deactivated ignored: pending_upload",
     ),
     pytest.param(
         [master("a")],
@@ -912,3 +913,21 @@ def test_a_rename_carries_the_first_free_old_name(names, expected) -> None:
     regionals = [regional("app", checksum="other"), *(regional(n, id=f"r-{n}") for n in names)]
     step = item(plan([master("app")], regionals, rename=frozenset({"any"})), "app")
     assert (step.action, step.old_name) == (Action.RENAME, expected)
+
+
+@pytest.mark.parametrize(
+    ("region_has", "travel"),
+    [
+        ((), "glance-download"),  # upload
+        ((regional("app", checksum="sum-old"),), "glance-download"),  # replace
+        ((regional("app"),), None),  # ok: nothing travels
+    ],
+)
+def test_a_region_that_copies_by_itself_has_its_uploads_travel_by_glance_download(
+    region_has, travel
+):
+    streamed = plan([master("app")], region_has, replace=frozenset({"any"}))
+    assert {item.travel for item in streamed.items} == {"stream" if travel else None}
+    copied = by_glance_download(streamed)
+    assert [item.travel for item in copied.items] == [travel]
+    assert [item.status for item in copied.items] == [item.status for item in streamed.items]

@@ -16,7 +16,7 @@ from glancesync.errors import AuthError, ConfigError, RegionError
 from glancesync.output import OutputFormat
 from glancesync.report import Report, Result
 from glancesync.runner import run
-from glancesync.settings import MainSettings, Settings, TargetSettings
+from glancesync.settings import MainSettings, ServerSideCopy, Settings, TargetSettings
 from tests.unit.memory_cloud import MemoryCloud, MemoryGlance, MemoryTarget, content_image
 
 
@@ -238,3 +238,31 @@ def test_an_upload_refused_for_its_format_fails_alone_and_is_remembered(tmp_path
     assert statuses == [{"ok": 1, "error_format": 1}] * 2  # Paris: the refusal remembered
     assert [image.name for image in world.glances["Lisbon"].images.values()] == ["web"]
     assert world.report.exit_status == 1
+
+
+@pytest.mark.parametrize(
+    ("region", "server_side_copy", "offered", "travel"),
+    [
+        ("Paris", ServerSideCopy.AUTO, True, "glance-download"),
+        ("Paris", ServerSideCopy.NEVER, True, "stream"),
+        ("Paris", ServerSideCopy.AUTO, False, "stream"),
+        ("other:Berlin", ServerSideCopy.AUTO, True, "stream"),  # another Keystone: never asked
+    ],
+)
+def test_a_region_copies_by_itself_only_in_the_masters_keystone_where_offered_and_allowed(
+    world: World, region, server_side_copy, offered, travel
+) -> None:
+    glance = world.berlin if region.startswith("other:") else world.glances[region]
+    glance.source = world.glances["Madrid"] if offered else None
+    master = world.settings.targets["master"]
+    world.settings = replace(
+        world.settings,
+        targets={
+            **world.settings.targets,
+            "master": replace(master, server_side_copy=server_side_copy),
+        },
+    )
+    records = [json.loads(line) for line in world.run(region, output_format=OutputFormat.JSON)]
+    assert [record["travel"] for record in records[:-1]] == [travel, travel]
+    asked = ("import_methods", glance.full_name) in glance.calls
+    assert asked is (region == "Paris" and server_side_copy is ServerSideCopy.AUTO)

@@ -13,7 +13,13 @@ import pytest
 from glancesync import settings
 from glancesync.condition import Condition
 from glancesync.errors import EXIT_CONFIG, ConfigError
-from glancesync.settings import OVERRIDE, find_config_file, known_keys, load_settings
+from glancesync.settings import (
+    OVERRIDE,
+    ServerSideCopy,
+    find_config_file,
+    known_keys,
+    load_settings,
+)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "etc" / "glancesync.conf.sample"
 
@@ -126,6 +132,15 @@ def test_a_condition_on_several_lines_with_the_ancestors_backslashes_is_one_expr
 )
 def test_booleans_are_configparsers_words(tmp_path, word, value):
     assert load(tmp_path, MINIMAL + f"insecure = {word}\n").master.insecure is value
+
+
+@pytest.mark.parametrize(
+    "line, choice",
+    [("", ServerSideCopy.AUTO), ("server_side_copy = never\n", ServerSideCopy.NEVER),
+     ("server_side_copy = Auto\n", ServerSideCopy.AUTO)],
+)  # fmt: skip
+def test_server_side_copy_is_auto_unless_a_target_says_never(tmp_path, line, choice):
+    assert load(tmp_path, MINIMAL + line).master.server_side_copy is choice
 
 
 def test_main_keys_have_their_defaults(tmp_path):
@@ -530,6 +545,10 @@ MALFORMED = {
     "bad boolean": Bad(
         MINIMAL + "only_tenant_images = maybe\n",
         ("[master] only_tenant_images: 'maybe' is not a boolean (use true or false)",),
+    ),
+    "bad server_side_copy": Bad(
+        MINIMAL + "server_side_copy = always\n",
+        ("[master] server_side_copy: 'always' is not one of auto, never",),
     ),
     "bad integer": Bad(
         MINIMAL.replace("[main]\n", "[main]\nmax_children = two\n"),

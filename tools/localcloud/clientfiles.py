@@ -47,6 +47,7 @@ def _target(cloud: Cloud, target: Target) -> dict:
                 "store": str(region.glance.home / "images"),
                 "internal_url": region.internal_url,
                 "internal_port": region.internal_port,
+                "glance_download": region.glance_download,
             }
             for region in target.regions
         },

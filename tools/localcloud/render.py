@@ -12,6 +12,7 @@ from .topology import (
     SERVICE_USER,
     Account,
     Cloud,
+    Region,
     Server,
     Target,
 )
@@ -45,13 +46,15 @@ expiration = {TOKEN_LIFETIME}
 """
 
 
-def glance_conf(server: Server, keystone: Server) -> str:
-    """Glance of one region: SQLite, file store, Keystone auth, no image format checks."""
+def glance_conf(region: Region, target: Target) -> str:
+    """Glance of one region of `target`: SQLite, file store, Keystone auth, no image format
+    checks; with glance-download if the region offers it."""
+    server, keystone = region.glance, target.keystone
     return f"""\
 [DEFAULT]
 use_stderr = true
 node_staging_uri = file://{server.home / "staging"}
-
+{_glance_download(target) if region.glance_download else ""}
 [database]
 connection = sqlite:///{server.db}
 
@@ -80,6 +83,22 @@ require_image_format_match = false
 
 [oslo_concurrency]
 lock_path = {server.home / "locks"}
+"""
+
+
+def _glance_download(target: Target) -> str:
+    """The import methods (list options need their brackets), and the import URL filter:
+    loopback addresses are refused unless allow-listed, and the ports allowed are those of the
+    target's Glance endpoints (public and internal): a test's proxy on another port is refused,
+    which makes an import fail. The staging store is node_staging_uri."""
+    ports = [region.glance.port for region in target.regions]
+    ports += [region.internal_port for region in target.regions]
+    return f"""\
+enabled_import_methods = [glance-direct,web-download,glance-download]
+
+[import_filtering_opts]
+allowed_hosts = [127.0.0.1]
+allowed_ports = [{",".join(map(str, ports))}]
 """
 
 

@@ -43,7 +43,7 @@ def write_configs(cloud: Cloud) -> None:
             glance.home.mkdir(parents=True, exist_ok=True)
             for name in GLANCE_DIRS:
                 (glance.home / name).mkdir(exist_ok=True)
-            glance.conf.write_text(render.glance_conf(glance, target.keystone))
+            glance.conf.write_text(render.glance_conf(region, target))
             shutil.copyfile(paste, glance.home / "glance-api-paste.ini")
             shutil.copyfile(HERE / "schema-image.json", glance.home / "schema-image.json")
 

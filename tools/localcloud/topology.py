@@ -77,6 +77,9 @@ class Region:
     name: str
     glance: Server
     internal_port: int
+    glance_download: bool = False
+    """Its Glance offers the `glance-download` import method (copies from another region of
+    the same Keystone by itself)."""
 
     @property
     def internal_url(self) -> str:
@@ -174,6 +177,7 @@ def _target_shape(target: Target) -> dict:
         "accounts": [vars(account) for account in target.accounts],
         "regions": {region.name: region.glance.url for region in target.regions},
         "internal": {region.name: region.internal_url for region in target.regions},
+        "glance_download": [region.name for region in target.regions if region.glance_download],
         "app_credential": vars(target.app_credential),
     }
 
@@ -186,16 +190,22 @@ def load() -> Cloud:
 
 
 def build(state_dir: Path, base_port: int) -> Cloud:
-    """Two Keystones: `master` (Madrid, Lisbon, Paris) and `other` (Berlin, Rome)."""
+    """Two Keystones: `master` (Madrid, Lisbon, Paris) and `other` (Berlin, Rome); Paris's
+    Glance offers glance-download, the others do not."""
     ports = iter(range(base_port, base_port + 50))
     internal_ports = iter(range(base_port + 50, base_port + 100))
 
     def server(name: str, kind: str) -> Server:
         return Server(name, kind, next(ports), state_dir / name)
 
-    def regions(*names: str) -> tuple[Region, ...]:
+    def regions(*names: str, glance_download: tuple[str, ...] = ()) -> tuple[Region, ...]:
         return tuple(
-            Region(name, server(f"glance-{name.lower()}", "glance"), next(internal_ports))
+            Region(
+                name,
+                server(f"glance-{name.lower()}", "glance"),
+                next(internal_ports),
+                glance_download=name in glance_download,
+            )
             for name in names
         )
 
@@ -205,7 +215,7 @@ def build(state_dir: Path, base_port: int) -> Cloud:
         identity_region="Madrid",
         admin=Account("master", "admin", "lc-admin-secret-A", "admin", "admin"),
         members=(Account("tenant2", "user2", "lc-user2-secret", "tenant2", "member"),),
-        regions=regions("Madrid", "Lisbon", "Paris"),
+        regions=regions("Madrid", "Lisbon", "Paris", glance_download=("Paris",)),
         app_credential=AppCredential("glancesync", "lc-appcred-secret-A"),
     )
     other = Target(
