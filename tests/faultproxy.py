@@ -3,14 +3,18 @@
 `FaultProxy(upstream_port)` forwards every connection to 127.0.0.1:upstream_port, in background
 threads. It counts the bytes sent back to the clients (`bytes_down`: with the proxy in front of
 the master's Glance, the master bytes read), notes the request lines it sees (`requests`, best
-effort) and, after `set_fault`, damages the server's answers. A fault applies to every answer,
-its bytes counted from its first one (status line and headers included; an answer begins when
-its request line is seen, as HTTP clients do not pipeline):
+effort) and, after `set_fault`, damages the server's answers. A fault applies to every answer
+(or, with `only`, to the answers of the requests whose request line matches that regular
+expression; with `times`, to that many of them, then they pass), its bytes counted from its
+first one (status line and headers included; an answer begins when its request line is seen,
+as HTTP clients do not pipeline, and its fault is chosen then):
 
 - `pass`: forward everything;
 - `corrupt`: flip byte number `after_bytes` (one byte per answer);
 - `stall`: forward `after_bytes` bytes, then nothing more, keeping both sockets open;
-- `cut`: forward `after_bytes` bytes, then close both sockets.
+- `cut`: forward `after_bytes` bytes, then close both sockets;
+- `drop`: do not forward the request: close both sockets when its request line is seen (the
+  server never sees it, the client gets no answer).
 
 `proxied_region(cloud, target, region, proxy)` registers, in the Keystone of `target`, a region
 `<region>Proxy` whose image endpoints (public, internal, admin) are the proxy's URL: a tool run
@@ -26,7 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-MODES = ("pass", "corrupt", "stall", "cut")
+MODES = ("pass", "corrupt", "stall", "cut", "drop")
+PASS = ("pass", 0)
 _BUFFER = 256 * 1024
 _REQUEST_LINE = re.compile(
     rb"(?:^|(?<=\r\n))((?:GET|HEAD|POST|PUT|PATCH|DELETE) \S+ HTTP/1\.[01])\r\n"
@@ -52,18 +57,24 @@ class FaultProxy:
         self.url = f"http://127.0.0.1:{self.port}"
         self.bytes_down = 0
         self.requests: list[str] = []
-        self._mode, self._after = "pass", 0
+        self._mode, self._after = PASS
+        self._only: re.Pattern[str] = re.compile("")
+        self._times: int | None = None
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
 
-    def set_fault(self, mode: str = "pass", after_bytes: int = 0) -> None:
-        """Damage the answers of the connections from now on (see the module's text)."""
+    def set_fault(
+        self, mode: str = "pass", after_bytes: int = 0, only: str = "", times: int | None = None
+    ) -> None:
+        """Damage the answers begun from now on (see the module's text): those of the requests
+        whose request line matches `only`, at most `times` of them (None: no limit)."""
         if mode not in MODES:
             raise ValueError(f"unknown fault mode {mode!r}: one of {', '.join(MODES)}")
         with self._lock:
             self._mode, self._after = mode, after_bytes
+            self._only, self._times = re.compile(only), times
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -111,34 +122,50 @@ class FaultProxy:
                 continue
             with self._lock:
                 self._sockets.update((client, upstream))
-            answers = [0]  # requests seen on this connection: answers begun
-            self._spawn(self._pump_up, client, upstream, answers)
-            self._spawn(self._pump_down, upstream, client, answers)
+            faults: list[tuple[str, int]] = []  # of the requests seen on this connection
+            self._spawn(self._pump_up, client, upstream, faults)
+            self._spawn(self._pump_down, upstream, client, faults)
 
-    def _pump_up(self, client: socket.socket, upstream: socket.socket, answers: list[int]) -> None:
-        """Client to server, as it is; request lines noted."""
+    def _pump_up(
+        self, client: socket.socket, upstream: socket.socket, faults: list[tuple[str, int]]
+    ) -> None:
+        """Client to server, as it is (up to a dropped request); request lines noted, and the
+        fault of each one's answer chosen."""
         carry = b""
         try:
             while data := client.recv(_BUFFER):
-                carry, seen = self._note_requests(carry + data)
-                answers[0] += seen
+                carry, lines = self._note_requests(carry + data)
+                chosen = [self._fault_for(line) for line in lines]
+                if any(mode == "drop" for mode, _ in chosen):
+                    break
+                faults.extend(chosen)
                 upstream.sendall(data)
         except OSError:
             pass
         self._end(client, upstream)
 
+    def _fault_for(self, request_line: str) -> tuple[str, int]:
+        """(mode, after_bytes) of the answer to `request_line`: the fault in force if it
+        applies to that request (one of its `times` used), else `pass`."""
+        with self._lock:
+            if self._times == 0 or not self._only.search(request_line):
+                return PASS
+            if self._times is not None and self._mode != "pass":
+                self._times -= 1
+            return self._mode, self._after
+
     def _pump_down(
-        self, upstream: socket.socket, client: socket.socket, answers: list[int]
+        self, upstream: socket.socket, client: socket.socket, faults: list[tuple[str, int]]
     ) -> None:
-        """Server to client, counted, with the fault in force applied to each answer."""
+        """Server to client, counted, with each answer's fault applied to it."""
         answer = sent = 0
         flipped = False
+        mode, after = PASS
         try:
             while data := upstream.recv(_BUFFER):
-                if answers[0] != answer:  # a new answer: its bytes are counted afresh
-                    answer, sent, flipped = answers[0], 0, False
-                with self._lock:
-                    mode, after = self._mode, self._after
+                if len(faults) != answer:  # a new answer: its bytes are counted afresh
+                    answer, sent, flipped = len(faults), 0, False
+                    mode, after = faults[-1]
                 if mode in ("stall", "cut"):
                     data = data[: max(after - sent, 0)]
                 elif mode == "corrupt" and not flipped and sent <= after < sent + len(data):
@@ -159,15 +186,15 @@ class FaultProxy:
             pass
         self._end(upstream, client)
 
-    def _note_requests(self, data: bytes) -> tuple[bytes, int]:
+    def _note_requests(self, data: bytes) -> tuple[bytes, list[str]]:
         """Note the complete request lines in `data`; return what may begin the next one, and
-        how many there were."""
+        those lines."""
         lines = [match.group(1).decode("latin-1") for match in _REQUEST_LINE.finditer(data)]
         if lines:
             with self._lock:
                 self.requests.extend(lines)
         end = data.rfind(b"\r\n")
-        return (data if end < 0 else data[end + 2 :])[-_CARRY:], len(lines)
+        return (data if end < 0 else data[end + 2 :])[-_CARRY:], lines
 
     def _end(self, *sockets: socket.socket) -> None:
         with self._lock:

@@ -18,6 +18,8 @@ import requests
 from faultproxy import FaultProxy, proxied_region
 from glance_helpers import Cloud, md5, payload, sync
 
+from glancesync.image import UPLOAD_MARKER
+
 pytestmark = pytest.mark.integration
 
 MiB = 1024 * 1024
@@ -53,7 +55,7 @@ def run(
 ):
     """glancesync in-process, its cache under tmp_path/cache (which must be empty after)."""
     cache = tmp_path / "cache"
-    cache.mkdir(exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     outcome = sync(
         cloud.local_cloud,
         regions,
@@ -137,6 +139,95 @@ def test_a_stream_cut_short_is_caught_and_nothing_is_published(cloud, master, tm
     for name in ("Lisbon", "Paris"):
         assert failure(outcome, name).startswith(f"{name}: FAILED image {NAME}: upload failed")
         assert cloud.records(name) == []
+
+
+# --- under --parallel: the process reading the master gives up, its followers upload again
+
+MASTER_READ = r"^GET \S+/file "  # the request line of a master download
+HANDOFF_TIMEOUT = 5  # api_timeout (s): the reader's stalled master read gives up after it
+
+
+def stall_master_reads(proxy: FaultProxy, times: int | None) -> None:
+    """The first `times` master downloads (None: every one) stall halfway: their readers give
+    up on api_timeout, after the followers (--parallel) have started on the cache file."""
+    proxy.set_fault("stall", after_bytes=SIZE // 2, only=MASTER_READ, times=times)
+
+
+def run_in_parallel(cloud: Cloud, master_region: str, tmp_path: Path):
+    """A --parallel run of REGIONS (streamed: every region follows one master read)."""
+    timeout = f"api_timeout={HANDOFF_TIMEOUT}"
+    return run(cloud, master_region, REGIONS, tmp_path, "server_side_copy=never", timeout,
+               parallel=True)  # fmt: skip
+
+
+def region_logs(tmp_path: Path) -> list[str]:
+    """The texts of the per-region logs (--parallel) of the runs under tmp_path."""
+    return [log.read_text() for log in sorted((tmp_path / "runs").glob("*/*.log"))]
+
+
+def copies(cloud: Cloud) -> dict[str, list[dict]]:
+    """Every image of each of REGIONS."""
+    return {name: cloud.records(name.removeprefix("other:")) for name in REGIONS}
+
+
+def is_verified_copy(record: dict, image: dict) -> bool:
+    """An active copy with the master's content, its upload finished (UPLOAD_MARKER gone)."""
+    content = ("status", "checksum", "os_hash_value", "size")
+    return UPLOAD_MARKER not in record and all(record[key] == image[key] for key in content)
+
+
+def test_followers_of_a_master_read_that_gave_up_upload_again_and_the_next_run_catches_up(
+    cloud, master, tmp_path, capfd
+):
+    proxy, region = master
+    image = put_master(cloud)
+    stall_master_reads(proxy, times=1)
+
+    outcome = run_in_parallel(cloud, region, tmp_path)
+
+    # the reader's region fails, in one line; its followers upload again from a new reader
+    assert outcome.exit_status == 1
+    [reader] = [name for name in REGIONS if any("FAILED" in line for line in outcome.of(name))]
+    assert failure(outcome, reader) == (
+        f"{reader}: FAILED image {NAME}: upload failed: region {region}: "
+        f"download image failed: no answer within api_timeout ({HANDOFF_TIMEOUT} s)"
+    )
+    followed = [text for text in region_logs(tmp_path) if "; uploading again" in text]
+    assert len(followed) == len(REGIONS) - 1
+    assert all("stopped unverified (after " in text for text in followed)
+    assert len(data_reads(proxy)) == 2  # the read that gave up, and the new reader's
+    # no usable-looking partial copy anywhere: a verified copy, or nothing
+    held = copies(cloud)
+    assert held.pop(reader) == []
+    for records in held.values():
+        assert [is_verified_copy(record, image) for record in records] == [True]
+    assert "Traceback" not in capfd.readouterr().err + "".join(region_logs(tmp_path))
+
+    proxy.set_fault()
+    proxy.reset_counts()
+    again = run_in_parallel(cloud, region, tmp_path / "next")
+
+    assert again.exit_status == 0, again.lines
+    assert len(data_reads(proxy)) == 1  # for the reader's region only
+    for records in copies(cloud).values():
+        assert [is_verified_copy(record, image) for record in records] == [True]
+
+
+def test_a_second_master_read_that_gives_up_fails_every_region_cleanly(
+    cloud, master, tmp_path, capfd
+):
+    proxy, region = master
+    put_master(cloud)
+    stall_master_reads(proxy, times=None)
+
+    outcome = run_in_parallel(cloud, region, tmp_path)
+
+    assert outcome.exit_status == 1
+    for name in REGIONS:
+        assert failure(outcome, name).startswith(f"{name}: FAILED image {NAME}: upload failed: ")
+    assert copies(cloud) == {name: [] for name in REGIONS}
+    assert len(data_reads(proxy)) == 2  # the first reader, and the one its followers followed
+    assert "Traceback" not in capfd.readouterr().err + "".join(region_logs(tmp_path))
 
 
 # --- the proxy itself, against a small HTTP server of its own
