@@ -37,6 +37,7 @@ _REQUEST_LINE = re.compile(
     rb"(?:^|(?<=\r\n))((?:GET|HEAD|POST|PUT|PATCH|DELETE) \S+ HTTP/1\.[01])\r\n"
 )
 _CARRY = 4096  # bytes of a line kept to find a request line split between two reads
+_REQUEST_START = re.compile(rb"(?:GET|HEAD|POST|PUT|PATCH|DELETE) ")
 
 
 def closed_port() -> int:
@@ -134,7 +135,7 @@ class FaultProxy:
         carry = b""
         try:
             while data := client.recv(_BUFFER):
-                carry, lines = self._note_requests(carry + data)
+                carry, lines = self._note_requests(carry, data)
                 chosen = [self._fault_for(line) for line in lines]
                 if any(mode == "drop" for mode, _ in chosen):
                     break
@@ -186,9 +187,11 @@ class FaultProxy:
             pass
         self._end(upstream, client)
 
-    def _note_requests(self, data: bytes) -> tuple[bytes, list[str]]:
-        """Note the complete request lines in `data`; return what may begin the next one, and
-        those lines."""
+    def _note_requests(self, carry: bytes, data: bytes) -> tuple[bytes, list[str]]:
+        """Note the complete request lines in `carry + data` (a read that begins with a request
+        line ends what came before: the body of the previous request); return what may begin
+        the next one, and those lines."""
+        data = data if _REQUEST_START.match(data) else carry + data
         lines = [match.group(1).decode("latin-1") for match in _REQUEST_LINE.finditer(data)]
         if lines:
             with self._lock:

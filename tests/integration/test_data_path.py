@@ -292,3 +292,23 @@ def test_the_proxy_cuts_or_stalls_an_answer_after_some_bytes(upstream, mode, err
         with pytest.raises(error):
             get(session, proxy)
         assert proxy.bytes_down == len(body) // 2
+
+
+def test_the_proxy_damages_only_the_answers_to_the_requests_it_is_told_to(upstream):
+    port, body = upstream
+    with FaultProxy(port) as proxy, requests.Session() as session:
+        proxy.set_fault("cut", after_bytes=len(body) // 2, only=r"^GET /x ", times=1)
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            get(session, proxy)
+        assert session.get(f"{proxy.url}/y", timeout=2).content == body  # not told to
+        assert get(session, proxy) == body  # its one time used
+
+
+def test_the_proxy_drops_a_request_it_is_told_to_and_forwards_the_others(upstream):
+    port, body = upstream
+    with FaultProxy(port) as proxy, requests.Session() as session:
+        proxy.set_fault("drop", only=r"^GET /x ")
+        assert session.get(f"{proxy.url}/y", timeout=2).content == body
+        with pytest.raises(requests.ConnectionError):
+            get(session, proxy)
+        assert session.get(f"{proxy.url}/y", timeout=2).content == body

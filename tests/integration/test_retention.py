@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from faultproxy import FaultProxy, proxied_region
 from glance_helpers import Cloud, KiB, cli, payload, sync
 
 from glancesync.actions import Mode
@@ -138,3 +139,31 @@ def test_json_and_metrics_show_the_copies_due_and_why(cloud, retired, tmp_path, 
     assert due["c_obsolete"]["reason"].startswith("retired 50d ago by glancesync rename")
     assert due["b.old"]["reason"].endswith("left for the next run (max_purge = 2)")
     assert 'glancesync_images{region="Lisbon",status="pending_purge"} 3' in metrics.read_text()
+
+
+def test_a_copy_whose_deletion_fails_fails_alone_and_the_region_goes_on(cloud, retired, capfd):
+    """Lisbon reached through a FaultProxy that drops the DELETE of the oldest due copy: Glance
+    never sees it; the other due copies are deleted, the master's new image uploaded."""
+    cloud.put("Madrid", "app", payload("app", KiB))
+    stuck = retired["c_obsolete"]["id"]
+    proxy = FaultProxy(cloud.region_info(REGION)["port"])
+    proxy.set_fault("drop", only=f"^DELETE /v2/images/{stuck} ")
+    overrides = ("purge_after=30d", "max_purge=3", "api_retries=1", "api_retry_delay=0.05")
+    with proxy, proxied_region(cloud.local_cloud, "master", REGION, proxy) as region:
+        outcome = sync(cloud.local_cloud, [region], *overrides)
+        deletes = [line for line in proxy.requests if line.startswith("DELETE ")]
+
+    assert outcome.exit_status == 1
+    assert [line for line in outcome.lines if "FAILED" in line] == [
+        f"{region}: FAILED region {region}, image c_obsolete: retired copy {stuck} not deleted: "
+        f"delete image failed: connection closed before the answer ({proxy.url})"
+    ]
+    # the oldest due copy first (the call and its retry), then the two others all the same
+    assert deletes[:2] == [f"DELETE /v2/images/{stuck} HTTP/1.1"] * 2
+    assert len(deletes) == 4
+    assert cloud.names(REGION) == sorted(["app", "c_obsolete", *NEVER_DELETED])
+    assert "Traceback" not in capfd.readouterr().err
+
+    again = sync(cloud.local_cloud, [REGION], *overrides)
+    assert again.exit_status == 0, again.lines
+    assert cloud.names(REGION) == sorted(["app", *NEVER_DELETED])
