@@ -165,6 +165,13 @@ def region_logs(tmp_path: Path) -> list[str]:
     return [log.read_text() for log in sorted((tmp_path / "runs").glob("*/*.log"))]
 
 
+def assert_no_traceback(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    """No log record of the run (the parent's, or the children's in their logs) carries a
+    traceback, and none escaped (the run returned)."""
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+    assert not [text for text in region_logs(tmp_path) if "Traceback" in text]
+
+
 def copies(cloud: Cloud) -> dict[str, list[dict]]:
     """Every image of each of REGIONS."""
     return {name: cloud.records(name.removeprefix("other:")) for name in REGIONS}
@@ -177,7 +184,7 @@ def is_verified_copy(record: dict, image: dict) -> bool:
 
 
 def test_followers_of_a_master_read_that_gave_up_upload_again_and_the_next_run_catches_up(
-    cloud, master, tmp_path, capfd
+    cloud, master, tmp_path, caplog
 ):
     proxy, region = master
     image = put_master(cloud)
@@ -201,7 +208,7 @@ def test_followers_of_a_master_read_that_gave_up_upload_again_and_the_next_run_c
     assert held.pop(reader) == []
     for records in held.values():
         assert [is_verified_copy(record, image) for record in records] == [True]
-    assert "Traceback" not in capfd.readouterr().err + "".join(region_logs(tmp_path))
+    assert_no_traceback(caplog, tmp_path)
 
     proxy.set_fault()
     proxy.reset_counts()
@@ -214,7 +221,7 @@ def test_followers_of_a_master_read_that_gave_up_upload_again_and_the_next_run_c
 
 
 def test_a_second_master_read_that_gives_up_fails_every_region_cleanly(
-    cloud, master, tmp_path, capfd
+    cloud, master, tmp_path, caplog
 ):
     proxy, region = master
     put_master(cloud)
@@ -227,7 +234,7 @@ def test_a_second_master_read_that_gives_up_fails_every_region_cleanly(
         assert failure(outcome, name).startswith(f"{name}: FAILED image {NAME}: upload failed: ")
     assert copies(cloud) == {name: [] for name in REGIONS}
     assert len(data_reads(proxy)) == 2  # the first reader, and the one its followers followed
-    assert "Traceback" not in capfd.readouterr().err + "".join(region_logs(tmp_path))
+    assert_no_traceback(caplog, tmp_path)
 
 
 # --- the proxy itself, against a small HTTP server of its own
