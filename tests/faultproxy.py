@@ -149,9 +149,9 @@ class FaultProxy:
         """(mode, after_bytes) of the answer to `request_line`: the fault in force if it
         applies to that request (one of its `times` used), else `pass`."""
         with self._lock:
-            if self._times == 0 or not self._only.search(request_line):
+            if self._mode == "pass" or self._times == 0 or not self._only.search(request_line):
                 return PASS
-            if self._times is not None and self._mode != "pass":
+            if self._times is not None:
                 self._times -= 1
             return self._mode, self._after
 
