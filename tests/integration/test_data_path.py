@@ -229,9 +229,15 @@ def test_a_second_master_read_that_gives_up_fails_every_region_cleanly(
 
     outcome = run_in_parallel(cloud, region, tmp_path)
 
+    # both readers on api_timeout; the region that followed both, on its second lost hand-off
     assert outcome.exit_status == 1
-    for name in REGIONS:
-        assert failure(outcome, name).startswith(f"{name}: FAILED image {NAME}: upload failed: ")
+    causes = [failure(outcome, name).split(": upload failed: ")[1] for name in REGIONS]
+    timeout = f"download image failed: no answer within api_timeout ({HANDOFF_TIMEOUT} s)"
+    assert sorted(cause.split(" (after ")[0] for cause in causes) == [
+        f"region {region}: {timeout}",
+        f"region {region}: {timeout}",
+        "the process reading the master for this image stopped unverified",
+    ]
     assert copies(cloud) == {name: [] for name in REGIONS}
     assert len(data_reads(proxy)) == 2  # the first reader, and the one its followers followed
     assert_no_traceback(caplog, tmp_path)
