@@ -202,7 +202,8 @@ def test_a_master_image_left_queued_is_waiting_everywhere_and_the_run_succeeds(
     records = [json.loads(line) for line in lines]
     assert status == 0
     assert {"region": "Lisbon", "image": "arriving", "status": "waiting", "action": "none",
-            "bytes": 0, "error": None, "result": "none", "metadata": None} in records  # fmt: skip
+            "bytes": 0, "error": None, "result": "none", "metadata": None,
+            "travel": None} in records  # fmt: skip
 
     status, lines, err = cli(*run, "Lisbon", "other:Berlin")
     assert status == 0
