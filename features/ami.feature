@@ -136,11 +136,11 @@ Feature: AMI images with their kernel and ramdisk
     Then the exit status is 0
     And the images machine and ramdisk in Lisbon were updated in place
     And Lisbon has exactly these images:
-      | name       | content | properties                                           |
-      | kernel     | k2      |                                                      |
-      | kernel.old | k1      |                                                      |
-      | ramdisk    | r1      |                                                      |
-      | machine    | m1      | kernel_id={id of kernel}, ramdisk_id={id of ramdisk} |
+      | name       | content | properties                                                       |
+      | kernel     | k2      |                                                                  |
+      | kernel.old | k1      | glancesync_retired_at=*, glancesync_retired_by=glancesync rename |
+      | ramdisk    | r1      |                                                                  |
+      | machine    | m1      | kernel_id={id of kernel}, ramdisk_id={id of ramdisk}             |
     When I run glancesync --show-status Lisbon
     Then the output is:
       """

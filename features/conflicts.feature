@@ -40,9 +40,9 @@ Feature: A regional image with other content than the master's
       Lisbon: uploaded and kept the old copy of base (4.0 KiB) as base.old
       """
     And Lisbon has exactly these images:
-      | name     | content | visibility | properties          |
-      | base     | new     | public     | type=base, nid=2    |
-      | base.old | old     | private    | type=base, local=me |
+      | name     | content | visibility | properties                                                                      |
+      | base     | new     | public     | type=base, nid=2                                                                |
+      | base.old | old     | private    | type=base, local=me, glancesync_retired_at=*, glancesync_retired_by=glancesync rename |
 
     Examples:
       | rule                     |

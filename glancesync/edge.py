@@ -478,3 +478,33 @@ def origin(url: str) -> str:
     except ValueError:
         return printable(f"an invalid address ({url[:80]})")
     return printable(f"{parts.scheme}://{parts.hostname or ''}:{port}")
+
+
+MAX_MEMBERS = 10_000  # members of one image: more is refused
+MAX_IDENTITY_RECORDS = 1_000  # projects or domains of one name lookup: more is ignored
+_LONGEST_IDENTITY = 255  # characters of a Keystone or member id or name
+_MEMBER_STATUSES = frozenset({"pending", "accepted", "rejected"})
+
+
+def _short_text(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _LONGEST_IDENTITY
+
+
+def members_problem(members: Any) -> str | None:
+    """What is wrong with Glance's list of an image's members, if anything."""
+    if not isinstance(members, list) or len(members) > MAX_MEMBERS:
+        return f"members is not a list of at most {MAX_MEMBERS}"
+    for member in members:
+        if not isinstance(member, dict) or not _short_text(member.get("member_id")):
+            return "a member without a valid member_id"
+        if member.get("status") not in _MEMBER_STATUSES:
+            return "a member without a valid status"
+    return None
+
+
+def identity_record(record: Any) -> dict[str, str] | None:
+    """A Keystone project or domain record as its id, name and domain_id (where it has one),
+    or None if it has no valid id and name."""
+    if not isinstance(record, dict) or not all(_short_text(record.get(k)) for k in ("id", "name")):
+        return None
+    return {key: record[key] for key in ("id", "name", "domain_id") if _short_text(record.get(key))}

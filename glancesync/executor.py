@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 from typing import IO, Any, Protocol
 
@@ -33,6 +34,7 @@ from glancesync.planner import (
 )
 from glancesync.progress import Progress
 from glancesync.report import ItemOutcome, RegionReport, Result, outcome_of
+from glancesync.retention import BY_OBSOLETE, BY_RENAME, retirement_mark
 from glancesync.transfer import FormatRefused, IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ class ImageService(Protocol):
     def finish_upload(
         self, uploaded: Image, protected: bool, attributes: Mapping[str, Any] | None = None
     ) -> Image: ...
+    def add_member(self, image_id: str, project_id: str) -> None: ...
+    def remove_member(self, image_id: str, project_id: str) -> None: ...
     def import_methods(self) -> frozenset[str]: ...
     def start_import(self, image_id: str, source_id: str, source_region: str) -> None: ...
     def await_import(self, image_id: str) -> Image: ...
@@ -92,6 +96,10 @@ class FormatError(ImageError):
 
     def __init__(self, verdict: Verdict, region: str, image: str):
         super().__init__(f"format refused: {verdict.describe()}", region=region, image=image)
+
+
+class PurgeError(ImageError):
+    """A retired copy could not be deleted (§12): that copy fails, its region goes on."""
 
 
 class Executor:
@@ -133,16 +141,15 @@ class Executor:
 
     def _apply_in_order(self, report: RegionReport, order: list[PlanItem]) -> None:
         """The actions one after the other; the first failure skips the rest of the region, but
-        an image refused for its format fails alone (`error_format`)."""
+        an image refused for its format (`error_format`) or a retired copy that could not be
+        deleted fails alone."""
         uploaded_ids: dict[str, str] = {}
         with self.progress.counter(report.region, len(order), "action") as advance:
             for index, item in enumerate(order):
                 try:
                     copied = self._perform(item, uploaded_ids)
-                except FormatError as refusal:
-                    refused = replace(item, status=Status.ERROR_FORMAT)
-                    outcome = self._counted(report, refused, Result.FAILED, error=str(refusal))
-                    self.output.failure(outcome)
+                except (FormatError, PurgeError) as failure:
+                    self._fails_alone(report, item, failure)
                     advance(1)
                     continue
                 except GlanceSyncError as error:
@@ -161,6 +168,16 @@ class Executor:
                 outcome = self._counted(report, done, result, copied.streamed)
                 self.output.action(outcome, done, self.dry_run)
                 advance(1)
+
+    def _fails_alone(
+        self, report: RegionReport, item: PlanItem, failure: FormatError | PurgeError
+    ) -> None:
+        """An image that fails without stopping its region."""
+        if isinstance(failure, FormatError):
+            item = replace(item, status=Status.ERROR_FORMAT)
+        else:
+            report.purges_failed += 1
+        self.output.failure(self._counted(report, item, Result.FAILED, error=str(failure)))
 
     def _give_up(
         self, report: RegionReport, rest: list[PlanItem], error: str, shown: bool = True
@@ -214,18 +231,25 @@ class Executor:
         return kept
 
     def _apply_item(self, item: PlanItem, uploaded_ids: dict[str, str]) -> Copied:
-        """Carry out one item; returns how its bytes travelled."""
+        """Carry out one item; returns how its bytes travelled. A copy retired by a rename or
+        an obsolete rename gets the retirement mark (§12)."""
+        if item.action is Action.PURGE:
+            self._purge(item.regional)
+            return Copied()
         if item.action.patches:
             self._patch(item, uploaded_ids)
             return Copied()
         new, copied = self._copy(item, uploaded_ids)
         uploaded_ids[item.master.name] = new.id
+        self._share(new.id, item.upload.members)
         try:
             if item.action is Action.REPLACE:
                 self.destination.delete_image(item.regional.id)
             elif item.action is Action.RENAME:
                 self.destination.update_image(
-                    item.regional, {"name": item.old_name, "visibility": "private"}
+                    item.regional,
+                    {"name": item.old_name, "visibility": "private"},
+                    _retirement_mark(BY_RENAME),
                 )
         except GlanceSyncError as error:  # named by UUID only: name the image, say what is left
             undone = "deleted" if item.action is Action.REPLACE else "renamed"
@@ -243,15 +267,33 @@ class Executor:
         if item.action is Action.REACTIVATE:
             self.destination.reactivate(item.regional)
         if item.change is not None:
-            self._update_metadata(item.regional, item.change, uploaded_ids)
+            retires = item.action is Action.OBSOLETE and "name" in item.change.attributes
+            mark = _retirement_mark(BY_OBSOLETE) if retires else {}
+            self._update_metadata(item.regional, item.change, uploaded_ids, mark)
         if item.action is Action.DEACTIVATE:
             self.destination.deactivate(item.regional)
 
+    def _purge(self, copy: Image) -> None:
+        try:
+            self.destination.delete_image(copy.id)
+        except GlanceSyncError as error:
+            region = self.destination.full_name
+            raise PurgeError(
+                f"retired copy {copy.id} not deleted: {cause_text(error, region)}",
+                region=region,
+                image=copy.name,
+            ) from error
+
     def _update_metadata(
-        self, regional: Image, change: MetadataChange, uploaded_ids: Mapping[str, str]
+        self,
+        regional: Image,
+        change: MetadataChange,
+        uploaded_ids: Mapping[str, str],
+        mark: Mapping[str, str],
     ) -> None:
         """One patch of the keys that differ, then one call per tag added."""
         properties = {
+            **mark,
             **change.set_properties,
             **_resolve(change.references, uploaded_ids, regional.name),
         }
@@ -260,6 +302,14 @@ class Executor:
         )
         for tag in change.add_tags:
             self.destination.add_tag(regional, tag)
+        self._share(regional.id, change.add_members, change.remove_members)
+
+    def _share(self, image_id: str, added: Sequence[str], removed: Sequence[str] = ()) -> None:
+        """Members added and removed (§12); their own accept/reject status is never set."""
+        for project_id in added:
+            self.destination.add_member(image_id, project_id)
+        for project_id in removed:
+            self.destination.remove_member(image_id, project_id)
 
     def _copy(self, item: PlanItem, uploaded_ids: Mapping[str, str]) -> tuple[Image, Copied]:
         """The verified regional copy of the item's master image, and how it travelled: by
@@ -415,6 +465,11 @@ class Executor:
                 new.id,
                 error,
             )
+
+
+def _retirement_mark(by: str) -> dict[str, str]:
+    """The mark of a copy retired now."""
+    return retirement_mark(datetime.now(UTC), by)
 
 
 def _resolve(

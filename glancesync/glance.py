@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property, partial
 from typing import IO, Any, NoReturn, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 from keystoneauth1 import adapter as ksa_adapter
@@ -53,14 +53,17 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from glancesync import __version__
 from glancesync.edge import (
+    MAX_IDENTITY_RECORDS,
     MAX_REDIRECTS,
     Refused,
     catalog_problem,
     failed_task_message,
     guarded_session,
     hold_tokens,
+    identity_record,
     import_methods_problem,
     mask_userinfo,
+    members_problem,
     record_problem,
     server_text,
 )
@@ -70,6 +73,7 @@ from glancesync.errors import (
     AuthError,
     Conflict,
     ImportFailed,
+    NotFound,
     RegionError,
     api_error_type,
 )
@@ -404,6 +408,8 @@ class Target:
             app_version=__version__,
         )
         self.retrier = Retrier(settings)
+        self._identities: dict[str, tuple[str, str] | None] = {}
+        self._projects_named: dict[tuple[str, str], str | None] = {}
         hold_tokens(self)
         if auth_state is not None:
             self.session.auth.set_auth_state(auth_state)
@@ -473,6 +479,57 @@ class Target:
         auth_ref = getattr(self.session.auth, "auth_ref", None)
         token = auth_ref.auth_token if auth_ref else None
         return [token] if token else []
+
+    def project_identity(self, project_id: str) -> tuple[str, str] | None:
+        """The name of a project of this Keystone and the name of its domain; None when it
+        is not there or the account may not read it (§12). Read once per run."""
+        if project_id not in self._identities:
+            project = self._identity_record(f"/projects/{quote(project_id, safe='')}", "project")
+            domain = (
+                self._identity_record(f"/domains/{quote(project['domain_id'], safe='')}", "domain")
+                if project and "domain_id" in project
+                else None
+            )
+            self._identities[project_id] = (project["name"], domain["name"]) if domain else None
+        return self._identities[project_id]
+
+    def project_named(self, name: str, domain: str) -> str | None:
+        """The id of the project `name` of the domain named `domain` in this Keystone; None
+        when there is none or the account may not list them (§12). Looked up once per run."""
+        if (name, domain) not in self._projects_named:
+            query = urlencode({"name": domain})
+            domains = self._identity_list(f"/domains?{query}", "domains")
+            found = None
+            if len(domains) == 1:
+                query = urlencode({"name": name, "domain_id": domains[0]["id"]})
+                projects = self._identity_list(f"/projects?{query}", "projects")
+                found = projects[0]["id"] if len(projects) == 1 else None
+            self._projects_named[name, domain] = found
+        return self._projects_named[name, domain]
+
+    def _identity_record(self, path: str, kind: str) -> dict[str, str] | None:
+        body = self._identity(path)
+        return identity_record(body.get(kind)) if body else None
+
+    def _identity_list(self, path: str, kind: str) -> list[dict[str, str]]:
+        body = self._identity(path)
+        records = body.get(kind) if body else None
+        if not isinstance(records, list) or len(records) > MAX_IDENTITY_RECORDS:
+            return []
+        return [record for item in records if (record := identity_record(item))]
+
+    def _identity(self, path: str) -> dict[str, Any] | None:
+        """GET of Keystone's v3 API: the JSON object, None if refused (403) or absent (404)."""
+        url = self.settings.auth_url.rstrip("/").removesuffix("/v3") + "/v3" + path
+
+        def call() -> dict[str, Any] | None:
+            try:
+                body = self.session.get(url).json()
+            except (ksa_exc.Forbidden, ksa_exc.NotFound):
+                return None
+            return body if isinstance(body, dict) else None
+
+        return self._keystone("look up projects", call)
 
     def _keystone(self, what: str, call: Callable[[], _T]) -> _T:
         """A Keystone call, retried; failures as AuthError naming the target (never a secret):
@@ -681,6 +738,36 @@ class RegionGlance:
 
     def delete_image(self, image_id: str) -> None:
         self._request("delete image", "DELETE", image_path(image_id), image=image_id)
+
+    def list_members(self, image_id: str) -> dict[str, str]:
+        """The image's members: project id -> status (pending, accepted, rejected)."""
+        body = self._json("list members", "GET", image_path(image_id, "/members"), image=image_id)
+        members = body.get("members")
+        problem = members_problem(members)
+        if problem is not None:
+            raise RegionError(f"list members failed: {problem}", region=self.full_name)
+        return {member["member_id"]: member["status"] for member in members}
+
+    def add_member(self, image_id: str, project_id: str) -> None:
+        """Make the project a member (pending: accepting is the member's decision). Repeated
+        after a lost answer, Glance says it is a member already (409): done."""
+        try:
+            self._request(
+                "add member",
+                "POST",
+                image_path(image_id, "/members"),
+                image=image_id,
+                json={"member": project_id},
+            )
+        except Conflict:
+            pass
+
+    def remove_member(self, image_id: str, project_id: str) -> None:
+        path = image_path(image_id, f"/members/{quote(project_id, safe='')}")
+        try:
+            self._request("remove member", "DELETE", path, image=image_id)
+        except NotFound:  # gone already (a repeated call after a lost answer)
+            pass
 
     def import_methods(self) -> frozenset[str]:
         """The import methods the region's Glance offers (`GET /v2/info/import`)."""

@@ -46,6 +46,7 @@ _VERBS = {
     "upload": ("upload", "uploaded"),
     "replace": ("replace", "replaced"),
     "rename": ("upload and keep the old copy of", "uploaded and kept the old copy of"),
+    "purge": ("delete retired copy", "deleted retired copy"),
     "deactivate": ("deactivate", "deactivated"),
     "reactivate": ("reactivate", "reactivated"),
 }
@@ -184,6 +185,11 @@ def describe_change(change: MetadataChange, dry_run: bool) -> str:
         clauses.append(f"{remove} {', '.join(change.remove_properties)}")
     if change.kept:
         clauses.append(f"{keep} {', '.join(change.kept)}")
+    add, remove = ("add", "remove") if dry_run else ("added", "removed")
+    if change.add_members:
+        clauses.append(f"{add} member(s) {', '.join(change.add_members)}")
+    if change.remove_members:
+        clauses.append(f"{remove} member(s) {', '.join(change.remove_members)}")
     return "; ".join(clauses)
 
 
@@ -194,10 +200,14 @@ def describe(item: PlanItem, dry_run: bool) -> str:
     if item.action.uploads:
         copied = ", copied by glance-download" if item.travel is Travel.GLANCE_DOWNLOAD else ""
         line += f" ({human_size(item.master.size)}{copied})"
+    if item.upload and item.upload.members:
+        line += f", shared with {', '.join(item.upload.members)}"
     if item.old_name:
         line += f" as {item.old_name}"
     if item.change:
         line += f": {describe_change(item.change, dry_run)}"
+    if item.reason:
+        line += f" ({item.reason})"
     return line
 
 
@@ -212,6 +222,8 @@ def region_summary(region: RegionReport, dry_run: bool) -> str:
     line += f" in {region.seconds:.1f} s"
     if region.leftovers_kept:
         line += f"; {region.leftovers_kept} leftover(s) could not be deleted"
+    if region.purges_failed:
+        line += f"; {region.purges_failed} retired cop(ies) could not be deleted"
     if region.refused:
         line += f"; {_refused_for_format(region.refused)}"
     if region.decisions:

@@ -36,6 +36,14 @@ Decisions where the spec is silent:
   with action `OBSOLETE` when a rename to `X_obsolete` or a metadata change is needed, `ok`
   when it is in line. There is one item per regional image concerned; regional images that
   are left alone (other project, other checksum) have no item.
+- Members of shared images (§12, `sharing`): a member to add (or, with `sync_members =
+  mirror`, to remove) makes an image `pending_metadata`; an upload adds the members after the
+  copy is verified. A member with no project in the region's Keystone is a warning only.
+- Retired copies (§12, `retention`) have items of their own, after the others, oldest first;
+  their `master` is the copy itself. A copy deleted by this run is `pending_purge` with action
+  PURGE; one left for the next run by `max_purge` is `pending_purge` without action; an
+  unmarked one that this run marks is `pending_metadata`. A copy due for deletion has no
+  obsolete item. Retention is planned only when the plan is given the time (`now`).
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import Enum
 
 from glancesync import imagelife
@@ -54,7 +63,15 @@ from glancesync.image import (
     Image,
     NewImage,
 )
+from glancesync.retention import (
+    BY_FIRST_SIGHT,
+    RETIREMENT_MARKS,
+    Retention,
+    plan_retention,
+    retirement_mark,
+)
 from glancesync.settings import OnConflict, SyncRules
+from glancesync.sharing import Sharing, member_change
 
 OBSOLETE_SUFFIX = "_obsolete"
 REFERENCE_PROPERTIES = ("kernel_id", "ramdisk_id")
@@ -73,6 +90,7 @@ class Status(str, Enum):
     ERROR_CHECKSUM = "error_checksum"
     ERROR_AMI = "error_ami"
     ERROR_FORMAT = "error_format"
+    PENDING_PURGE = "pending_purge"
     WAITING = "waiting"
     OK_DEACTIVATED_IN_REGION = "ok_deactivated_in_region"
     OK_DEACTIVATED_IN_MASTER = "ok_deactivated_in_master"
@@ -87,6 +105,7 @@ class Action(str, Enum):
     REPLACE = "replace"  # upload, verify, then delete the old regional image
     RENAME = "rename"  # upload, verify, then rename the old one to `<name>.old`, private
     OBSOLETE = "obsolete"  # patch a regional image into the master's `X_obsolete` (§8)
+    PURGE = "purge"  # delete a retired copy past purge_after (§12)
     DEACTIVATE = "deactivate"  # update metadata, mark and deactivate: the master is deactivated
     REACTIVATE = "reactivate"  # reactivate, unmark and update metadata: the master is active
 
@@ -151,6 +170,10 @@ class MetadataChange:
     compared): shown, never written."""
     add_tags: tuple[str, ...] = ()
     """The master's tags the regional image lacks (its own tags stay)."""
+    add_members: tuple[str, ...] = ()
+    """Projects to make members of a shared image (§12)."""
+    remove_members: tuple[str, ...] = ()
+    """Members only the region has, removed where the target says `sync_members = mirror`."""
 
     @property
     def is_empty(self) -> bool:
@@ -160,6 +183,8 @@ class MetadataChange:
             or self.set_properties
             or self.remove_properties
             or self.references
+            or self.add_members
+            or self.remove_members
             or self.add_tags
         )
 
@@ -173,6 +198,8 @@ class UploadSpec(NewImage):
 
     references: Mapping[str, str] = field(default_factory=dict)
     """Property -> name of the image uploaded in this run whose new regional UUID is the value."""
+    members: tuple[str, ...] = ()
+    """Projects made members of the copy once it is verified (a shared image, §12)."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +220,8 @@ class PlanItem:
     """For an `error_*` status: what the operator has to decide or fix."""
     old_name: str | None = None
     """For RENAME: the name the replaced regional image takes (`<name>.old`, or `.old.N`)."""
+    reason: str | None = None
+    """For a retired copy (§12): why it is deleted, kept for the next run, or marked."""
     travel: Travel | None = None
     """For UPLOAD, REPLACE and RENAME: how the bytes are to travel (`by_glance_download`)."""
 
@@ -220,7 +249,8 @@ class RegionPlan:
         ready = [item for item in self.items if item.status is not Status.PENDING_AMI]
         metadata = [item for item in ready if item.action.patches]
         uploads = [item for item in ready if item.action.uploads]
-        return metadata + uploads + waiting
+        purges = [item for item in ready if item.action is Action.PURGE]
+        return metadata + uploads + waiting + purges
 
     @property
     def uploads(self) -> bool:
@@ -312,11 +342,14 @@ def plan_region(
     region: str,
     project_id: str,
     refusals: Mapping[str, Verdict] | None = None,
+    now: datetime | None = None,
+    sharing: Sharing | None = None,
 ) -> RegionPlan:
     """The plan of one region, from the selected master images (`select_master_images`), the
     region's images, its target's sync rules, the project (`project_id`) whose images the
-    target's credentials write, and the verdicts that refused master images for their format
-    (§10), by master image id."""
+    target's credentials write, the verdicts that refused master images for their format
+    (§10), by master image id, the time of the run (`now`, for retention, §12) and the members
+    of its shared images (`sharing`, §12)."""
     warnings: list[str] = []
     leftovers = unfinished_uploads(regional_images, project_id)
     leftover_ids = {image.id for image in leftovers}
@@ -335,16 +368,61 @@ def plan_region(
             or _content_status(image, regional, rules)
         )
         matched[image.id] = _Matched(image, regional, status)
-    items = [_plan_item(entry, matched, rules, barred, warnings) for entry in matched.values()]
+    sharing = sharing or Sharing()
+    items = [
+        _plan_item(entry, matched, rules, barred, sharing, warnings) for entry in matched.values()
+    ]
+    warnings += [
+        f"{image.name}: {problem}"
+        for image in synchronised
+        for problem in sharing.unmapped.get(image.id, ())
+    ]
+    synchronised_names = {image.name for image in synchronised}
     if rules.support_obsolete_images:
-        synchronised_names = {image.name for image in synchronised}
         items += _obsolete_items(
             master_images, synchronised_names, regional_images, rules, project_id, warnings
         )
     items.sort(key=lambda item: (item.master.size or 0, item.master.name))
     taken_names = {image.name for image in regional_images} | {i.name for i in leftovers}
     items = [_with_old_name(item, taken_names) for item in items]
+    if now is not None:
+        retention = plan_retention(regional_images, rules, project_id, now, synchronised_names)
+        items = _with_retention(items, retention, rules.max_purge, now)
+        warnings += retention.warnings
     return RegionPlan(region, tuple(items), tuple(warnings), leftovers)
+
+
+def _with_retention(
+    items: list[PlanItem], retention: Retention, max_purge: int, now: datetime
+) -> list[PlanItem]:
+    """The items, a copy due for deletion without its obsolete item, then the retired copies'
+    items (§12)."""
+    due_ids = {due.image.id for due in (*retention.purged, *retention.waiting)}
+    kept = [item for item in items if item.regional is None or item.regional.id not in due_ids]
+    left = f"left for the next run (max_purge = {max_purge})"
+    mark = MetadataChange(set_properties=retirement_mark(now, BY_FIRST_SIGHT))
+    return [
+        *kept,
+        *(
+            PlanItem(Status.PENDING_PURGE, due.image, due.image, Action.PURGE, reason=due.reason)
+            for due in retention.purged
+        ),
+        *(
+            PlanItem(Status.PENDING_PURGE, due.image, due.image, reason=f"{due.reason}; {left}")
+            for due in retention.waiting
+        ),
+        *(
+            PlanItem(
+                Status.PENDING_METADATA,
+                image,
+                image,
+                Action.UPDATE_METADATA,
+                change=mark,
+                reason="retired copy without mark: ages from this run",
+            )
+            for image in retention.to_mark
+        ),
+    ]
 
 
 def _uninspectable(images: Iterable[Image]) -> dict[str, Verdict]:
@@ -439,6 +517,7 @@ def _plan_item(
     matched: Mapping[str, _Matched],
     rules: SyncRules,
     barred: Mapping[str, Verdict],
+    sharing: Sharing,
     warnings: list[str],
 ) -> PlanItem:
     master, regional, status = entry.master, entry.regional, entry.status
@@ -471,8 +550,9 @@ def _plan_item(
         )
         warnings.append(problem)
         return PlanItem(Status.ERROR_AMI, master, regional, problem=problem)
-    if status in _ACTION_OF_NEW_CONTENT:
-        upload = _upload_spec(master, rules, references)
+    if status in _ACTION_OF_NEW_CONTENT:  # a new copy: every member
+        members, _ = member_change(sharing, master.id, None, rules.sync_members)
+        upload = replace(_upload_spec(master, rules, references), members=members)
         return PlanItem(
             Status.PENDING_AMI if references.pending else status,
             master,
@@ -481,7 +561,12 @@ def _plan_item(
             upload=upload,
             travel=Travel.STREAM,
         )
-    change = _metadata_change(master, regional, rules, references)
+    added, removed = member_change(sharing, master.id, regional.id, rules.sync_members)
+    change = replace(
+        _metadata_change(master, regional, rules, references),
+        add_members=added,
+        remove_members=removed,
+    )
     following = _following_action(master, regional)
     if change.is_empty and following is None:
         return PlanItem(Status.OK, master, regional)
@@ -520,7 +605,11 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
 
 def _is_metadata(key: str) -> bool:
     """Whether a user property is metadata: not a reference, not a mark of glancesync's."""
-    return key not in REFERENCE_PROPERTIES and key not in (UPLOAD_MARKER, DEACTIVATION_MARK)
+    return (
+        key not in REFERENCE_PROPERTIES
+        and key not in (UPLOAD_MARKER, DEACTIVATION_MARK)
+        and key not in RETIREMENT_MARKS
+    )
 
 
 def _synced_properties(
@@ -686,7 +775,9 @@ def _first(pair: tuple[int, Image]) -> int:
 def _obsolete_item(master: Image, regional: Image, rules: SyncRules) -> PlanItem:
     """Rename `X` to `X_obsolete`; bring visibility and obsolete_syncprops in line."""
     set_properties, remove_properties = _property_patch(
-        master.properties, regional.properties, rules.obsolete_syncprops
+        master.properties,
+        regional.properties,
+        {key for key in rules.obsolete_syncprops if _is_metadata(key)},  # never a mark
     )
     change = _change(
         regional,

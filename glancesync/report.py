@@ -10,7 +10,7 @@ from enum import Enum
 
 from glancesync.errors import EXIT_DECISION, EXIT_FAILURE, EXIT_OK
 from glancesync.escaping import json_text
-from glancesync.planner import MetadataChange, PlanItem, Status
+from glancesync.planner import Action, MetadataChange, PlanItem, Status
 
 
 class Result(str, Enum):
@@ -71,7 +71,8 @@ class ItemOutcome(Record):
     interrupted upload. `bytes` is what the action streams through the sync host (would
     stream, in a dry run): 0 for an image a region's Glance copies by itself. `metadata` is
     the change of a metadata update (`metadata_diff`), else None. `travel` says how an
-    uploaded image's bytes travelled (would travel): `stream` or `glance-download` (§11)."""
+    uploaded image's bytes travelled (would travel): `stream` or `glance-download` (§11);
+    `reason` why a retired copy is deleted, kept or marked (§12)."""
 
     region: str
     image: str | None
@@ -82,6 +83,7 @@ class ItemOutcome(Record):
     result: Result
     metadata: dict[str, object] | None = None
     travel: str | None = None
+    reason: str | None = None
 
 
 def outcome_of(
@@ -92,7 +94,16 @@ def outcome_of(
     metadata = metadata_diff(item.change) if item.change else None
     travel = item.travel.value if item.travel else None
     return ItemOutcome(
-        region, item.master.name, status, action, uploaded, error, result, metadata, travel
+        region,
+        item.master.name,
+        status,
+        action,
+        uploaded,
+        error,
+        result,
+        metadata,
+        travel,
+        item.reason,
     )
 
 
@@ -109,12 +120,15 @@ def metadata_diff(change: MetadataChange) -> dict[str, object]:
         (key, {"old": change.previous.get(key), "new_copy_of": name})
         for key, name in change.references.items()
     )
-    return {
+    diff: dict[str, object] = {
         "set": entries,
         "remove": list(change.remove_properties),
         "keep": list(change.kept),
         "add_tags": list(change.add_tags),
     }
+    if change.add_members or change.remove_members:
+        diff["members"] = {"add": list(change.add_members), "remove": list(change.remove_members)}
+    return diff
 
 
 @dataclass
@@ -128,12 +142,15 @@ class RegionReport:
     imports: int = 0  # images the region's Glance copied by itself (would copy, dry run)
     failure: str | None = None
     leftovers_kept: int = 0  # leftovers of interrupted uploads that could not be deleted
+    purges_failed: int = 0  # retired copies that could not be deleted (§12)
     seconds: float = 0.0
 
     def count(self, outcome: ItemOutcome) -> None:
         """Count an image by its status when the run ends: an action done leaves it `ok`."""
         if outcome.status is not None:
             done = outcome.result is Result.DONE
+            if done and outcome.action == Action.PURGE.value:
+                return  # deleted: no longer an image of the region
             self.statuses[Status.OK.value if done else outcome.status] += 1
 
     @property
@@ -152,7 +169,12 @@ class RegionReport:
 
     @property
     def succeeded(self) -> bool:
-        return self.failure is None and not self.leftovers_kept and not self.refused
+        return (
+            self.failure is None
+            and not self.leftovers_kept
+            and not self.refused
+            and not self.purges_failed
+        )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Protocol, TextIO
 
 from glancesync.actions import ModeAction, RegionVisit, RunOptions, RunStart
@@ -26,7 +27,13 @@ from glancesync.glance import GLANCE_DOWNLOAD, Targets
 from glancesync.image import Image
 from glancesync.logs import LogFile
 from glancesync.output import Output, Sink, logged, printer, region_summary, run_summary
-from glancesync.planner import Action, by_glance_download, plan_region, select_master_images
+from glancesync.planner import (
+    Action,
+    by_glance_download,
+    is_synchronised,
+    plan_region,
+    select_master_images,
+)
 from glancesync.progress import Progress
 from glancesync.regions import (
     MASTER,
@@ -37,7 +44,8 @@ from glancesync.regions import (
     targets_needed,
 )
 from glancesync.report import ItemOutcome, Record, RegionReport, Report, Result
-from glancesync.settings import ServerSideCopy, Settings, TargetSettings
+from glancesync.settings import ServerSideCopy, Settings, SyncRules, TargetSettings
+from glancesync.sharing import SHARED, ProjectDirectory, read_sharing
 
 LOG = logging.getLogger("glancesync")
 
@@ -46,7 +54,7 @@ LOG = logging.getLogger("glancesync")
 Connect = Callable[[Mapping[str, TargetSettings]], "Cloud"]
 
 
-class TargetService(Protocol):
+class TargetService(ProjectDirectory, Protocol):
     """What the runner needs of a target (`glance.Target` is the real one)."""
 
     @property
@@ -344,14 +352,23 @@ def visit_region(
         listing = region.list_images()
         rules = job.targets[job.ref.target].rules
         refusals = _refusals(job.memory, job.master_images)
+        master = targets[MASTER].region(job.master_region)
+        shared = _shared(job.master_images, rules)
+        sharing = read_sharing(shared, listing, master, region, targets[MASTER], target)
         plan = plan_region(
-            job.master_images, listing, rules, full_name, target.project_id, refusals
+            job.master_images,
+            listing,
+            rules,
+            full_name,
+            target.project_id,
+            refusals,
+            datetime.now(UTC),
+            sharing,
         )
         for warning in plan.warnings:
             LOG.warning("%s: %s", full_name, warning)
         if job.action.copies and plan.uploads and _copies_by_itself(job, region):
             plan = by_glance_download(plan)
-        master = targets[MASTER].region(job.master_region)
         visit = RegionVisit(
             plan, listing, master, region, output, progress, job.cache, job.folder, job.memory
         )
@@ -361,6 +378,11 @@ def visit_region(
         report = _failed(full_name, error.shown_in(full_name), job.action, output)
         report.seconds = time.monotonic() - started
         return RegionOutcome(report)
+
+
+def _shared(images: Sequence[Image], rules: SyncRules) -> list[Image]:
+    """The synchronised master images whose members are synchronised too (§12)."""
+    return [i for i in images if i.visibility == SHARED and is_synchronised(i, rules)]
 
 
 def _copies_by_itself(job: RegionJob, region: ImageService) -> bool:

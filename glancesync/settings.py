@@ -142,6 +142,10 @@ class SyncRules:
     server_side_copy: ServerSideCopy = ServerSideCopy.AUTO  # glance-download where offered (§11)
     support_obsolete_images: bool = True
     obsolete_syncprops: frozenset[str] = frozenset()
+    purge_after: int | None = None  # seconds a retired copy is kept; None: forever (§12)
+    max_purge: int = 10  # retired copies deleted per region per run; 0: reported only
+    purge_unmarked: bool = False  # also retired copies without glancesync's retirement mark
+    sync_members: str = "add"  # SYNC_MEMBERS: keep region-only members, or remove them
 
     def on_conflict(self, checksum: str | None) -> OnConflict | None:
         """The rule for a regional image of this checksum whose content differs, if any: a
@@ -314,6 +318,30 @@ def _count(text: str) -> int:
     return _integer(text, 0, LARGEST_COUNT)
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+LONGEST_DURATION = 100 * 365 * 86400  # purge_after: a century
+
+
+def _duration(text: str) -> int:
+    """Seconds, written as a whole number and a unit: 30d, 12h, 90m, 0s, 2w."""
+    match = re.fullmatch(r"(\d{1,12})\s*([smhdw])", text.strip().lower())
+    if not match:
+        raise ValueError(f"{_shown(text)} is not a duration (a whole number and s, m, h, d or w)")
+    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds > LONGEST_DURATION:
+        raise ValueError(f"{_shown(text)} is longer than a century")
+    return seconds
+
+
+SYNC_MEMBERS = ("add", "mirror")
+
+
+def _sync_members(text: str) -> str:
+    if text not in SYNC_MEMBERS:
+        raise ValueError(f"{text!r} is not one of {', '.join(SYNC_MEMBERS)}")
+    return text
+
+
 def _path(text: str) -> str:
     return os.path.expanduser(text)
 
@@ -425,6 +453,10 @@ _TARGET_OPTIONS: dict[str, Callable[[str], object]] = {
     "ignore_regions": _regions,
     "support_obsolete_images": _boolean,
     "obsolete_syncprops": _names,
+    "purge_after": _duration,
+    "max_purge": _count,
+    "purge_unmarked": _boolean,
+    "sync_members": _sync_members,
     "api_timeout": _seconds,
     "api_retries": _count,
     "api_retry_delay": _seconds,

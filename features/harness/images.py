@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from glanceclient import Client
@@ -20,7 +21,7 @@ from glanceclient import Client
 SIZE_UNITS = {"": 1, "B": 1, "KiB": 1024, "MiB": 1024**2}
 DEFAULT_SIZE = "4 KiB"
 AMI_FORMATS = ("ami", "aki", "ari")  # disk format = container format for these
-PLACEHOLDER = re.compile(r"\{(id|checksum|auth_url|password) of ([^{}]+)\}")
+PLACEHOLDER = re.compile(r"\{(id|checksum|auth_url|password|time) of ([^{}]+)\}")
 
 # Fields of Glance's own: everything else in a record is a user property.
 GLANCE_FIELDS = frozenset(
@@ -56,6 +57,14 @@ GLANCE_FIELDS = frozenset(
 )
 
 Record = dict[str, Any]
+ANY_VALUE = "*"  # an expected property value that any value matches (a time, say)
+
+
+def time_ago(text: str) -> str:
+    """`40 days ago` (or hours) as a UTC time in ISO 8601, as glancesync writes its marks."""
+    count, unit, _ = text.split()
+    delta = timedelta(**{unit if unit.endswith("s") else unit + "s": int(count)})
+    return (datetime.now(UTC) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def substitute(text: str, lookup: Callable[[str, str], str]) -> str:
@@ -256,7 +265,11 @@ class Expectation:
                 wanted[column], actual[column] = project_of(value), record.get("owner")
             elif column == "properties":
                 expected = {k: resolve(v) for k, v in parse_properties(value).items()}
-                wanted[column], actual[column] = expected, user_properties(record)
+                found = user_properties(record)
+                anything = {
+                    k: found[k] for k, v in expected.items() if v == ANY_VALUE and k in found
+                }
+                wanted[column], actual[column] = {**expected, **anything}, found
             elif column != "name":
                 wanted[column], actual[column] = value, _as_text(record.get(column))
         return [

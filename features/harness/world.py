@@ -24,6 +24,7 @@ from harness.images import (
     records,
     reference_resolver,
     substitute,
+    time_ago,
 )
 
 GLANCESYNC = str(Path(sys.executable).with_name("glancesync"))
@@ -48,6 +49,7 @@ class World:
         self.file_settings: dict[str, dict[str, str]] = {}  # section -> key -> value
         self.before: Snapshot = {}
         self.dirs_before: set[Path] = set()
+        self.logs_before: dict[str, int] = {}  # region -> size of its Glance's log before the run
         self.held_lock: IO[str] | None = None
 
     # --- arranging
@@ -91,12 +93,13 @@ class World:
     def _resolver(self, region: str) -> Callable[[str], str]:
         """Placeholders of a value: `{id of NAME}` of an image arranged in the region,
         `{checksum of LABEL}` of an arranged content, `{auth_url of TARGET}`,
-        `{password of ACCOUNT}`."""
+        `{password of ACCOUNT}`, `{time of 40 days ago}`."""
         lookups: dict[str, Callable[[str], str]] = {
             "id": lambda name: self.ids[region, name],
             "checksum": self._checksum_of,
             "auth_url": lambda target: self.cloud.data["targets"][target]["auth_url"],
             "password": lambda account: self.cloud.account(account).password,
+            "time": time_ago,
         }
         return lambda value: substitute(value, lambda kind, name: lookups[kind](name))
 
@@ -144,6 +147,9 @@ class World:
             shown = f"stty cols {TERMINAL_COLUMNS} rows 40; exec {shlex.join(argv)}"
             argv = ["script", "--quiet", "--return", "--flush", "--command", shown, "/dev/null"]
         self.before = self.snapshot()
+        self.logs_before = {
+            region: self._access_log(region).stat().st_size for region in self.cloud.regions
+        }
         self.dirs_before = {path for path in self.workdir.rglob("*") if path.is_dir()}
         self.result = _run(argv, self.workdir, self.cloud.cli_environment(openrc))
         return self.result
@@ -178,6 +184,26 @@ class World:
         )
 
     # --- inspecting
+
+    def _access_log(self, region: str) -> Path:
+        """The log of the region's Glance server, one line per request."""
+        return Path(self.cloud.region_info(region)["store"]).parent / "server.log"
+
+    def member_writes(self) -> list[str]:
+        """The calls of the last glancesync run that added, changed or removed a member."""
+        found = []
+        for region, offset in self.logs_before.items():
+            with self._access_log(region).open("rb") as log:
+                log.seek(offset)
+                lines = log.read().decode(errors="replace").splitlines()
+            found += [
+                f"{region}: {line}"
+                for line in lines
+                if '"glancesync/' in line
+                and "/members" in line
+                and line.split('"')[1].split()[0] in ("POST", "PUT", "DELETE")
+            ]
+        return found
 
     def leaked_secrets(self) -> list[str]:
         """Where the last run showed a password of the cloud or of the scenario's settings."""

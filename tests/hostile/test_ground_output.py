@@ -186,7 +186,7 @@ def test_a_token_echoed_by_glance_is_hidden_in_http_debugging_too(
     assert run.status == 1, run.err
     assert "RESP BODY:" in log.read_text()
     assert "token *** refused" in log.read_text()
-    run.check(cloud, seconds=20)
+    run.check(cloud, seconds=20, rss_mib=200 if parallel else 100)  # a tree of processes
     logs = [log, *(tmp_path / "runs").glob("*/*.log")]
     for secret in (*cloud.secrets(), *run.local_passwords):
         for path in logs:

@@ -15,7 +15,7 @@ from glancesync.image import UPLOAD_MARKER
 pytestmark = pytest.mark.integration
 
 IMAGE_KEYS = ["region", "image", "status", "action", "bytes", "error", "result", "metadata",
-              "travel"]  # fmt: skip
+              "travel", "reason"]  # fmt: skip
 SUMMARY_KEYS = [
     "regions", "statuses", "uploaded_bytes", "failures", "decisions", "failed_regions",
     "exit_status",
@@ -64,10 +64,11 @@ def test_show_status_gives_status_planned_action_and_bytes_per_image(cloud, tmp_
     assert by_image(records) == {
         ("Lisbon", "new"): {"region": "Lisbon", "image": "new", "status": "pending_upload",
                             "action": "upload", "bytes": 8 * KiB, "error": None,
-                            "result": "planned", "metadata": None, "travel": "stream"},
+                            "result": "planned", "metadata": None, "travel": "stream",
+                            "reason": None},
         ("Lisbon", "same"): {"region": "Lisbon", "image": "same", "status": "ok",
                              "action": "none", "bytes": 0, "error": None, "result": "none",
-                             "metadata": None, "travel": None},
+                             "metadata": None, "travel": None, "reason": None},
     }  # fmt: skip
 
 
@@ -201,7 +202,7 @@ def test_an_unknown_region_is_one_failed_object(cloud, tmp_path, capsys):
     assert records[0] == {
         "region": "Atlantis", "image": None, "status": None, "action": "none", "bytes": 0,
         "error": "unknown region 'Atlantis': not in the catalog of its target",
-        "result": "failed", "metadata": None, "travel": None,
+        "result": "failed", "metadata": None, "travel": None, "reason": None,
     }  # fmt: skip
     assert [record["region"] for record in records[1:]] == ["Lisbon"]
 

@@ -51,6 +51,7 @@ class MemoryGlance:
     data: dict[str, bytes] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[tuple[str, str], BaseException] = field(default_factory=dict)
+    members: dict[str, dict[str, str]] = field(default_factory=dict)  # image id -> project: status
     source: MemoryGlance | None = None  # the master region glance-download imports from
     created: list[Image] = field(default_factory=list)  # each image as it was created
 
@@ -153,6 +154,18 @@ class MemoryGlance:
     ) -> Image:
         attributes = {**(attributes or {}), **({"protected": True} if protected else {})}
         return self.update_image(uploaded, attributes, None, (UPLOAD_MARKER,))
+
+    def list_members(self, image_id: str) -> dict[str, str]:
+        self._call("list_members", image_id)
+        return dict(self.members.get(image_id, {}))
+
+    def add_member(self, image_id: str, project_id: str) -> None:
+        self._call("add_member", image_id)
+        self.members.setdefault(image_id, {}).setdefault(project_id, "pending")
+
+    def remove_member(self, image_id: str, project_id: str) -> None:
+        self._call("remove_member", image_id)
+        self.members.get(image_id, {}).pop(project_id, None)
 
     def add_tag(self, image: Image, tag: str) -> None:
         self._call("add_tag", image.id)

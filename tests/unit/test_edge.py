@@ -7,13 +7,16 @@ import pytest
 
 from glancesync.edge import (
     MAX_DEPTH,
+    MAX_MEMBERS,
     MAX_VALUES,
     catalog_problem,
     failed_task_message,
+    identity_record,
     import_methods_problem,
     json_depth,
     json_problem,
     mask_userinfo,
+    members_problem,
     origin,
     record_problem,
     server_text,
@@ -213,3 +216,38 @@ def test_the_failed_import_task_gives_its_message(body, message):
 def test_an_answer_that_is_not_a_list_of_tasks_is_refused(body):
     with pytest.raises(ValueError):
         failed_task_message(body)
+
+
+@pytest.mark.parametrize(
+    ("members", "problem"),
+    [
+        ([{"member_id": "p1", "status": "accepted"}], None),
+        ([], None),
+        ({"member_id": "p1"}, "members is not a list"),
+        ([{"member_id": "", "status": "pending"}], "a member without a valid member_id"),
+        ([{"member_id": "p" * 256, "status": "pending"}], "a member without a valid member_id"),
+        ([{"member_id": "p1", "status": "owner"}], "a member without a valid status"),
+        ([{"member_id": "p1", "status": "pending"}] * (MAX_MEMBERS + 1), "members is not a list"),
+    ],
+)
+def test_a_members_list_is_checked(members, problem):
+    found = members_problem(members)
+    assert found == problem if problem is None else found.startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("record", "kept"),
+    [
+        (
+            {"id": "p1", "name": "tenant2", "domain_id": "default", "x": 1},
+            {"id": "p1", "name": "tenant2", "domain_id": "default"},
+        ),
+        ({"id": "d1", "name": "Default"}, {"id": "d1", "name": "Default"}),
+        ({"id": "p1", "name": "tenant2", "domain_id": 7}, {"id": "p1", "name": "tenant2"}),
+        ({"id": "p1"}, None),
+        ({"id": ["p1"], "name": "x"}, None),
+        ("p1", None),
+    ],
+)
+def test_a_keystone_record_keeps_only_its_valid_id_name_and_domain(record, kept):
+    assert identity_record(record) == kept

@@ -14,6 +14,7 @@ from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, Image
 from glancesync.output import Output
 from glancesync.planner import RegionPlan, by_glance_download, plan_region
 from glancesync.report import ItemOutcome, RegionReport, Result
+from glancesync.retention import RETIRED_AT, RETIRED_BY
 from glancesync.settings import SyncRules
 from glancesync.transfer import VerifyingStream
 from tests.unit.memory_cloud import PROJECT, MemoryGlance, content_image
@@ -118,11 +119,10 @@ def test_a_rename_keeps_the_old_image_private_under_the_planned_name() -> None:
     run.regional_image("app.old", b"older")
     run.apply(run.plan(rename=ANY))
     kept = run.region.images[old.id]
-    assert (kept.name, kept.visibility, kept.properties) == (
-        "app.old.2",
-        "private",
-        {"local": "me"},
-    )
+    assert (kept.name, kept.visibility) == ("app.old.2", "private")
+    assert kept.properties["local"] == "me"
+    assert kept.properties[RETIRED_BY] == "glancesync rename"
+    assert RETIRED_AT in kept.properties
 
 
 def test_an_upload_whose_bytes_differ_is_discarded_and_stops_the_region() -> None:

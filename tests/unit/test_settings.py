@@ -778,3 +778,37 @@ def test_the_sample_example_target_loads_once_uncommented(tmp_path):
 def test_the_sample_shows_every_key():
     keys = set(re.findall(r"^#(\w+) =", SAMPLE.read_text(), re.MULTILINE))
     assert keys == known_keys()["main"] | known_keys()["target"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30d", 30 * 86400),
+        ("12h", 43200),
+        ("0s", 0),
+        ("90m", 5400),
+        ("2w", 14 * 86400),
+        (" 1D ", 86400),
+    ],
+)
+def test_purge_after_is_a_whole_number_and_a_unit(tmp_path, text, seconds):
+    loaded = load(tmp_path, MINIMAL, [f"purge_after={text}"])
+    assert loaded.master.purge_after == seconds
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("purge_after", "30", "'30' is not a duration"),
+        ("purge_after", "1.5d", "is not a duration"),
+        ("purge_after", "-1d", "is not a duration"),
+        ("purge_after", "999999999999w", "is longer than a century"),
+        ("max_purge", "-1", "must be an integer of at least 0"),
+        ("purge_unmarked", "perhaps", "is not a boolean"),
+        ("sync_members", "replace", "'replace' is not one of add, mirror"),
+    ],
+)
+def test_a_bad_retention_or_sharing_value_is_refused_by_name(tmp_path, key, value, message):
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, MINIMAL, [f"{key}={value}"])
+    assert f"{key}: " in str(raised.value) and message in str(raised.value)
