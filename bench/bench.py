@@ -481,13 +481,13 @@ def machine() -> dict[str, Any]:
 
 
 def print_table(rows: list[tuple[str, str, str, str]]) -> None:
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    width = max(len(row[1]) for row in rows)
     part = None
     for row in rows:
         if row[0] != part:
             part = row[0]
             print(f"\n{part}")
-        print(f"  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}")
+        print(f"  {row[1]:<{width}}  {row[2]}  {row[3]}")
 
 
 @contextmanager
