@@ -138,7 +138,7 @@ Feature: AMI images with their kernel and ramdisk
     And Lisbon has exactly these images:
       | name       | content | properties                                                       |
       | kernel     | k2      |                                                                  |
-      | kernel.old | k1      | glancesync_retired_at=*, glancesync_retired_by=glancesync rename |
+      | kernel.old | k1      | glancesync_retired_at=*, glancesync_retired_by=glancesync rename, glancesync_retired_id=* |
       | ramdisk    | r1      |                                                                  |
       | machine    | m1      | kernel_id={id of kernel}, ramdisk_id={id of ramdisk}             |
     When I run glancesync --show-status Lisbon

@@ -42,7 +42,7 @@ Feature: A regional image with other content than the master's
     And Lisbon has exactly these images:
       | name     | content | visibility | properties                                                                      |
       | base     | new     | public     | type=base, nid=2                                                                |
-      | base.old | old     | private    | type=base, local=me, glancesync_retired_at=*, glancesync_retired_by=glancesync rename |
+      | base.old | old     | private    | type=base, local=me, glancesync_retired_at=*, glancesync_retired_by=glancesync rename, glancesync_retired_id=* |
 
     Examples:
       | rule                     |

@@ -22,7 +22,7 @@ Feature: Obsolete images
     Then the exit status is 0
     And Lisbon has exactly these images:
       | name          | content | visibility | properties                                |
-      | base_obsolete | v1      | private    | type=base, local=me, retired=2024-05, glancesync_retired_at=*, glancesync_retired_by=glancesync obsolete |
+      | base_obsolete | v1      | private    | type=base, local=me, retired=2024-05, glancesync_retired_at=*, glancesync_retired_by=glancesync obsolete, glancesync_retired_id=* |
     When I run glancesync --show-status Lisbon
     Then the output is:
       """

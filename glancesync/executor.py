@@ -249,7 +249,7 @@ class Executor:
                 self.destination.update_image(
                     item.regional,
                     {"name": item.old_name, "visibility": "private"},
-                    _retirement_mark(BY_RENAME),
+                    _retirement_mark(BY_RENAME, item.regional.id),
                 )
         except GlanceSyncError as error:  # named by UUID only: name the image, say what is left
             undone = "deleted" if item.action is Action.REPLACE else "renamed"
@@ -268,7 +268,7 @@ class Executor:
             self.destination.reactivate(item.regional)
         if item.change is not None:
             retires = item.action is Action.OBSOLETE and "name" in item.change.attributes
-            mark = _retirement_mark(BY_OBSOLETE) if retires else {}
+            mark = _retirement_mark(BY_OBSOLETE, item.regional.id) if retires else {}
             self._update_metadata(item.regional, item.change, uploaded_ids, mark)
         if item.action is Action.DEACTIVATE:
             self.destination.deactivate(item.regional)
@@ -467,9 +467,9 @@ class Executor:
             )
 
 
-def _retirement_mark(by: str) -> dict[str, str]:
+def _retirement_mark(by: str, image_id: str) -> dict[str, str]:
     """The mark of a copy retired now."""
-    return retirement_mark(datetime.now(UTC), by)
+    return retirement_mark(datetime.now(UTC), by, image_id)
 
 
 def _resolve(

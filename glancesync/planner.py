@@ -386,7 +386,8 @@ def plan_region(
     taken_names = {image.name for image in regional_images} | {i.name for i in leftovers}
     items = [_with_old_name(item, taken_names) for item in items]
     if now is not None:
-        retention = plan_retention(regional_images, rules, project_id, now, synchronised_names)
+        kept_names = {m.name for m in master_images if not m.name.endswith(OBSOLETE_SUFFIX)}
+        retention = plan_retention(regional_images, rules, project_id, now, kept_names)
         items = _with_retention(items, retention, rules.max_purge, now)
         warnings += retention.warnings
     return RegionPlan(region, tuple(items), tuple(warnings), leftovers)
@@ -400,7 +401,6 @@ def _with_retention(
     due_ids = {due.image.id for due in (*retention.purged, *retention.waiting)}
     kept = [item for item in items if item.regional is None or item.regional.id not in due_ids]
     left = f"left for the next run (max_purge = {max_purge})"
-    mark = MetadataChange(set_properties=retirement_mark(now, BY_FIRST_SIGHT))
     return [
         *kept,
         *(
@@ -417,7 +417,9 @@ def _with_retention(
                 image,
                 image,
                 Action.UPDATE_METADATA,
-                change=mark,
+                change=MetadataChange(
+                    set_properties=retirement_mark(now, BY_FIRST_SIGHT, image.id)
+                ),
                 reason="retired copy without mark: ages from this run",
             )
             for image in retention.to_mark

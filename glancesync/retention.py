@@ -5,11 +5,14 @@ Decisions where the spec is silent:
 
 - A retired copy is named `<name>.old`, `<name>.old.N` (a rename's) or `<name>_obsolete` (§8),
   is owned by the target's project (an image without owner is not: a deletion needs proof),
-  is `active` or `deactivated`, is not `protected`, and is not the copy of a synchronised
-  master image (a master image may be named `foo.old`).
-- The mark is two properties set when glancesync retires a copy: RETIRED_AT (UTC, ISO 8601)
-  and RETIRED_BY (which rule retired it). Age is measured from RETIRED_AT. A mark that cannot
-  be read is warned about and its copy never deleted.
+  is `active` or `deactivated`, is not `protected`, and its name is not that of a master
+  image considered (§3), synchronised or not (a master image may be named `foo.old`), other
+  than the master's own `X_obsolete`, which is what an obsolete copy is named after.
+- The mark is three properties set when glancesync retires a copy: RETIRED_AT (UTC, ISO
+  8601), RETIRED_BY (which rule retired it) and RETIRED_ID (the id of the image marked). Age
+  is measured from RETIRED_AT. A mark that cannot be read is warned about and its copy never
+  deleted. A mark whose RETIRED_ID is another image's was copied with the properties (a Nova
+  snapshot of a server booted from a retired copy inherits them): that image is unmarked.
 - An unmarked copy (retired before marks existed, or by hand) is left alone unless the target
   says `purge_unmarked = true`; then the run that first sees it marks it (RETIRED_BY says so),
   and it ages from that run: the marking run never deletes it, a later run may.
@@ -29,7 +32,8 @@ from glancesync.settings import SyncRules
 
 RETIRED_AT = "glancesync_retired_at"
 RETIRED_BY = "glancesync_retired_by"
-RETIREMENT_MARKS = frozenset({RETIRED_AT, RETIRED_BY})
+RETIRED_ID = "glancesync_retired_id"
+RETIREMENT_MARKS = frozenset({RETIRED_AT, RETIRED_BY, RETIRED_ID})
 
 BY_RENAME = "glancesync rename"
 BY_OBSOLETE = "glancesync obsolete"
@@ -40,9 +44,11 @@ _RETIRED_STATUSES = ("active", "deactivated")
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
-def retirement_mark(when: datetime, by: str) -> dict[str, str]:
-    """The properties that mark a copy retired at `when` by the rule `by`."""
-    return {RETIRED_AT: when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), RETIRED_BY: by}
+def retirement_mark(when: datetime, by: str, image_id: str | None = None) -> dict[str, str]:
+    """The properties that mark the image `image_id` retired at `when` by the rule `by`
+    (without `image_id`: a mark as planted by hand, bound to no image)."""
+    mark = {RETIRED_AT: when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), RETIRED_BY: by}
+    return mark | ({RETIRED_ID: image_id} if image_id is not None else {})
 
 
 def is_retired_name(name: str) -> bool:
@@ -99,7 +105,7 @@ def plan_retention(
     policy: SyncRules,
     project_id: str,
     now: datetime,
-    synchronised_names: Collection[str] = (),
+    kept_names: Collection[str] = (),
 ) -> Retention:
     """The retention of one region's images at `now` under a target's `purge_after`,
     `max_purge` and `purge_unmarked` (see the module's decisions)."""
@@ -109,9 +115,9 @@ def plan_retention(
     due: list[Due] = []
     to_mark: list[Image] = []
     for image in images:
-        if not _is_candidate(image, project_id, synchronised_names):
+        if not _is_candidate(image, project_id, kept_names):
             continue
-        if RETIRED_AT not in image.properties:
+        if not _has_own_mark(image):
             if policy.purge_unmarked:
                 to_mark.append(image)
             continue
@@ -132,14 +138,20 @@ def plan_retention(
     return Retention(tuple(purged), tuple(waiting), tuple(to_mark), tuple(warnings))
 
 
-def _is_candidate(image: Image, project_id: str, synchronised_names: Collection[str]) -> bool:
+def _is_candidate(image: Image, project_id: str, kept_names: Collection[str]) -> bool:
     return (
         is_retired_name(image.name)
-        and image.name not in synchronised_names
+        and image.name not in kept_names
         and image.owner == project_id
         and image.status in _RETIRED_STATUSES
         and not image.protected
     )
+
+
+def _has_own_mark(image: Image) -> bool:
+    """Whether the image bears a retirement mark put on it, not one copied from another."""
+    properties = image.properties
+    return RETIRED_AT in properties and properties.get(RETIRED_ID, image.id) == image.id
 
 
 def _read_mark(properties: Mapping[str, str]) -> datetime | None:

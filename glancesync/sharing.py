@@ -16,7 +16,8 @@ Decisions where the spec is silent:
 - Only a regional copy that is `shared` is read for its members (Glance gives other images
   none); members are added after the copy's visibility is patched or its upload verified.
 - `add` (the default) adds the missing members and keeps those only the region has;
-  `mirror` also removes those.
+  `mirror` also removes those, except from the copy of an image with an unmapped member:
+  a region-only member may be the project that could not be found (never guessed).
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ def member_change(
     sharing: Sharing, master_id: str, regional_id: str | None, sync_members: str
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The members to add to the regional copy of a master image, and (only with
-    `sync_members = mirror`) those to remove: both sorted, both empty when in line."""
+    `sync_members = mirror`, and none of the master image's members unmapped) those to
+    remove: both sorted, both empty when in line."""
     wanted = sharing.wanted.get(master_id, frozenset())
     current = sharing.current.get(regional_id, frozenset()) if regional_id else frozenset()
-    removed = current - wanted if sync_members == MIRROR else frozenset()
+    mirrored = sync_members == MIRROR and master_id not in sharing.unmapped
+    removed = current - wanted if mirrored else frozenset()
     return tuple(sorted(wanted - current)), tuple(sorted(removed))
 
 

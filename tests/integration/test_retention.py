@@ -11,7 +11,7 @@ from faultproxy import FaultProxy, proxied_region
 from glance_helpers import Cloud, KiB, cli, payload, sync
 
 from glancesync.actions import Mode
-from glancesync.retention import RETIRED_AT, RETIRED_BY, retirement_mark
+from glancesync.retention import RETIRED_AT, RETIRED_BY, RETIRED_ID, retirement_mark
 
 pytestmark = pytest.mark.integration
 
@@ -121,6 +121,7 @@ def test_a_rename_and_an_obsolete_rename_mark_the_copies_they_retire(cloud):
         "glancesync rename",
         "glancesync obsolete",
     )
+    assert (renamed[RETIRED_ID], obsolete[RETIRED_ID]) == (renamed["id"], obsolete["id"])
     retired_at = datetime.fromisoformat(renamed[RETIRED_AT])
     assert abs(datetime.now(UTC) - retired_at) < timedelta(minutes=5)
     outcome = sync(cloud.local_cloud, [REGION], "purge_after=0s")

@@ -184,11 +184,14 @@ def test_rename_keeps_every_property_of_the_old_image(cloud: Cloud) -> None:
     assert outcome.exit_status == 0
     kept = cloud.record("Lisbon", old["id"])
     assert (kept["name"], kept["visibility"]) == ("app.old", "private")
-    marks = ("glancesync_retired_at", "glancesync_retired_by")  # retention's, §12
+    marks = ("glancesync_retired_at", "glancesync_retired_by", "glancesync_retired_id")  # §12
     assert without(kept, "name", "visibility", "updated_at", *marks) == without(
         old, "name", "visibility", "updated_at"
     )
-    assert kept["glancesync_retired_by"] == "glancesync rename"
+    assert (kept["glancesync_retired_by"], kept["glancesync_retired_id"]) == (
+        "glancesync rename",
+        old["id"],
+    )
     new = cloud.only("Lisbon", "app")
     assert (new["checksum"], new["type"], "site" in new) == (master["checksum"], "new", False)
 

@@ -14,7 +14,7 @@ from glancesync.image import DEACTIVATION_MARK, UPLOAD_MARKER, Image
 from glancesync.output import Output
 from glancesync.planner import RegionPlan, by_glance_download, plan_region
 from glancesync.report import ItemOutcome, RegionReport, Result
-from glancesync.retention import RETIRED_AT, RETIRED_BY
+from glancesync.retention import RETIRED_AT, RETIRED_BY, RETIRED_ID
 from glancesync.settings import SyncRules
 from glancesync.transfer import VerifyingStream
 from tests.unit.memory_cloud import PROJECT, MemoryGlance, content_image
@@ -122,7 +122,7 @@ def test_a_rename_keeps_the_old_image_private_under_the_planned_name() -> None:
     assert (kept.name, kept.visibility) == ("app.old.2", "private")
     assert kept.properties["local"] == "me"
     assert kept.properties[RETIRED_BY] == "glancesync rename"
-    assert RETIRED_AT in kept.properties
+    assert (RETIRED_AT in kept.properties, kept.properties[RETIRED_ID]) == (True, old.id)
 
 
 def test_an_upload_whose_bytes_differ_is_discarded_and_stops_the_region() -> None:

@@ -14,6 +14,7 @@ from glancesync.report import ItemOutcome, Result
 from glancesync.retention import (
     RETIRED_AT,
     RETIRED_BY,
+    RETIRED_ID,
     duration_text,
     is_retired_name,
     plan_retention,
@@ -163,7 +164,18 @@ def test_the_plan_marks_an_unmarked_copy_as_a_metadata_update():
     assert item.change.set_properties == {
         RETIRED_AT: "2026-11-30T12:00:00Z",
         RETIRED_BY: "glancesync purge_unmarked",
+        RETIRED_ID: item.regional.id,
     }
+
+
+@pytest.mark.parametrize(("purge_unmarked", "marked"), [(False, 0), (True, 1)])
+def test_a_mark_copied_from_another_image_is_no_mark(purge_unmarked, marked):
+    """A Nova snapshot of a server booted from a retired copy inherits the copy's properties:
+    named web.old, it is still not a copy glancesync retired."""
+    inherited = retirement_mark(NOW - timedelta(days=90), "glancesync rename", "retired-copy")
+    snapshot = content_image("web.old", b"snapshot", properties=inherited)
+    retention = plan_retention([snapshot], rules(purge_unmarked=purge_unmarked), PROJECT, NOW)
+    assert (retention.purged, len(retention.to_mark)) == ((), marked)
 
 
 def test_without_the_time_a_plan_has_no_retention():
@@ -207,6 +219,14 @@ def test_max_purge_0_and_a_dry_run_delete_nothing(values):
     report, _ = run(region, dry_run=not values, **values)
     assert len(region.images) == 1 and report.succeeded
     assert [call for call in region.calls if call[0] == "delete"] == []
+
+
+def test_a_copy_named_after_a_master_image_not_synchronised_is_never_deleted():
+    """The master's private `tools.old` is considered but not synchronised (public only)."""
+    master = content_image("tools.old", b"tools", visibility="private")
+    copy = retired("tools.old", 40)
+    region_plan = plan_region([master], [copy], rules(), "Lisbon", PROJECT, now=NOW)
+    assert region_plan.items == ()
 
 
 def test_an_obsolete_copy_due_has_one_item_the_purge():

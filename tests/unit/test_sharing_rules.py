@@ -36,6 +36,16 @@ def test_members_are_added_and_removed_only_when_mirrored(
     assert member_change(sharing, MASTER_ID, REGIONAL_ID, sync_members) == (added, removed)
 
 
+def test_mirror_removes_nothing_from_the_copy_of_an_image_with_an_unmapped_member():
+    """The region-only member may be the project that could not be looked up."""
+    sharing = Sharing(
+        {MASTER_ID: frozenset({"a"})},
+        {REGIONAL_ID: frozenset({"a", "x"})},
+        {MASTER_ID: ("member m-b not shared: no project 'b'",)},
+    )
+    assert member_change(sharing, MASTER_ID, REGIONAL_ID, "mirror") == ((), ())
+
+
 @dataclass
 class Keystone:
     """A Keystone in memory: project id -> (name, domain)."""
