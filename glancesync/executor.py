@@ -34,7 +34,12 @@ from glancesync.planner import (
 )
 from glancesync.progress import Progress
 from glancesync.report import ItemOutcome, RegionReport, Result, outcome_of
-from glancesync.retention import BY_OBSOLETE, BY_RENAME, retirement_mark
+from glancesync.retention import (
+    BY_OBSOLETE,
+    BY_RENAME,
+    retirement_mark,
+    unchanged_since_listed,
+)
 from glancesync.transfer import FormatRefused, IntegrityError, TransferError
 
 LOG = logging.getLogger(__name__)
@@ -274,10 +279,20 @@ class Executor:
             self.destination.deactivate(item.regional)
 
     def _purge(self, copy: Image) -> None:
+        """Delete a retired copy, read again first: one changed since the listing is kept."""
+        region = self.destination.full_name
         try:
+            if not unchanged_since_listed(copy, self.destination.get_image(copy.id)):
+                raise PurgeError(
+                    f"retired copy {copy.id} not deleted: it changed since this run listed it "
+                    "(name, owner, status, protection or mark); the next run decides again",
+                    region=region,
+                    image=copy.name,
+                )
             self.destination.delete_image(copy.id)
         except GlanceSyncError as error:
-            region = self.destination.full_name
+            if isinstance(error, PurgeError):
+                raise
             raise PurgeError(
                 f"retired copy {copy.id} not deleted: {cause_text(error, region)}",
                 region=region,

@@ -148,6 +148,18 @@ def _is_candidate(image: Image, project_id: str, kept_names: Collection[str]) ->
     )
 
 
+def unchanged_since_listed(listed: Image, current: Image) -> bool:
+    """Whether a retired copy read again just before its deletion is still what the run
+    planned to delete: a long run's uploads come first, and someone may have renamed,
+    protected, taken or unmarked it meanwhile."""
+
+    def seen(image: Image) -> tuple[object, ...]:
+        marks = tuple(image.properties.get(key) for key in sorted(RETIREMENT_MARKS))
+        return (image.name, image.owner, image.status, image.protected, marks)
+
+    return seen(listed) == seen(current)
+
+
 def _has_own_mark(image: Image) -> bool:
     """Whether the image bears a retirement mark put on it, not one copied from another."""
     properties = image.properties

@@ -3,6 +3,7 @@ the executor does with them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -210,6 +211,21 @@ def test_a_refused_deletion_fails_that_copy_only():
     ]
     assert report.purges_failed == 1 and not report.succeeded
     assert dict(report.statuses) == {"pending_purge": 1}
+
+
+def test_a_copy_changed_since_the_listing_is_kept_and_fails():
+    """Someone protected it while the run's uploads went on."""
+    region = MemoryGlance("Lisbon")
+    copy = region.put(retired("a.old", 40))
+    region_plan = plan(list(region.images.values()))
+    region.images[copy.id] = replace(copy, protected=True)
+    shown: list[ItemOutcome] = []
+    output = Output(lambda record, text: shown.append(record))
+    report = Executor(MemoryGlance("Madrid"), region, False, output).apply(region_plan)
+    assert copy.id in region.images and report.purges_failed == 1
+    assert [(o.result, "changed since this run listed it" in o.error) for o in shown] == [
+        (Result.FAILED, True)
+    ]
 
 
 @pytest.mark.parametrize("values", [{"max_purge": 0}, {}], ids=["max_purge=0", "dry-run"])
