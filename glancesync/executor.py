@@ -182,7 +182,9 @@ class Executor:
             item = replace(item, status=Status.ERROR_FORMAT)
         else:
             report.purges_failed += 1
-        self.output.failure(self._counted(report, item, Result.FAILED, error=str(failure)))
+        self.output.failure(
+            self._counted(report, item, Result.FAILED, error=failure.shown_in(report.region))
+        )
 
     def _give_up(
         self, report: RegionReport, rest: list[PlanItem], error: str, shown: bool = True

@@ -158,7 +158,7 @@ def test_a_copy_whose_deletion_fails_fails_alone_and_the_region_goes_on(
 
     assert status == 1
     assert [line for line in out if "FAILED" in line] == [
-        f"{region}: FAILED region {region}, image c_obsolete: retired copy {stuck} not deleted: "
+        f"{region}: FAILED image c_obsolete: retired copy {stuck} not deleted: "
         f"delete image failed: connection closed before the answer ({proxy.url})"
     ]
     # the oldest due copy first (the call and its retry), then the two others all the same

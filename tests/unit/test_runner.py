@@ -232,7 +232,7 @@ def test_check_formats_reads_the_master_through_download_part_and_remembers(
 def test_an_upload_refused_for_its_format_fails_alone_and_is_remembered(tmp_path: Path) -> None:
     world = formats_world(tmp_path)
     lines = world.run()
-    assert lines[0].startswith("Lisbon: FAILED region Lisbon, image app: format refused:")
+    assert lines[0].startswith("Lisbon: FAILED image app: format refused:")
     assert lines[1:] == ["Lisbon: uploaded web (4.0 KiB)", "Paris: uploaded web (4.0 KiB)"]
     statuses = [dict(region.statuses) for region in world.report.regions]
     assert statuses == [{"ok": 1, "error_format": 1}] * 2  # Paris: the refusal remembered
