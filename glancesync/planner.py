@@ -71,7 +71,7 @@ from glancesync.retention import (
     retirement_mark,
 )
 from glancesync.settings import OnConflict, SyncRules
-from glancesync.sharing import Sharing, member_change
+from glancesync.sharing import Sharing, member_change, new_copy_members
 
 OBSOLETE_SUFFIX = "_obsolete"
 REFERENCE_PROPERTIES = ("kernel_id", "ramdisk_id")
@@ -552,8 +552,9 @@ def _plan_item(
         )
         warnings.append(problem)
         return PlanItem(Status.ERROR_AMI, master, regional, problem=problem)
-    if status in _ACTION_OF_NEW_CONTENT:  # a new copy: every member
-        members, _ = member_change(sharing, master.id, None, rules.sync_members)
+    if status in _ACTION_OF_NEW_CONTENT:  # a new copy: every member, and the old copy's
+        replaced = regional.id if regional is not None else None
+        members = new_copy_members(sharing, master.id, replaced, rules.sync_members)
         upload = replace(_upload_spec(master, rules, references), members=members)
         return PlanItem(
             Status.PENDING_AMI if references.pending else status,

@@ -57,6 +57,17 @@ def member_change(
     return tuple(sorted(wanted - current)), tuple(sorted(removed))
 
 
+def new_copy_members(
+    sharing: Sharing, master_id: str, replaced_id: str | None, sync_members: str
+) -> tuple[str, ...]:
+    """The members of a new regional copy: the master image's, and those of the copy it
+    replaces or renames (`replaced_id`) that `sync_members` does not remove, so that a new
+    version takes nobody's access away. Sorted."""
+    added, removed = member_change(sharing, master_id, replaced_id, sync_members)
+    current = sharing.current.get(replaced_id, frozenset()) if replaced_id else frozenset()
+    return tuple(sorted({*added, *(current - set(removed))}))
+
+
 class MemberReader(Protocol):
     """What `read_sharing` needs of a region's Glance."""
 

@@ -172,6 +172,23 @@ def test_a_region_only_member_stays_unless_the_target_mirrors(cloud, projects, l
     assert [len(lines) for lines in logs.member_writes().values()] == [1, 0]
 
 
+def test_a_new_version_keeps_the_members_of_the_copy_it_replaces(cloud, projects, logs, master):
+    run(cloud, logs, master)
+    old = cloud.only("Lisbon", NAME)
+    cloud.client("Lisbon").image_members.create(old["id"], projects["bystander"])
+    cloud.client("Madrid").images.delete(master["id"])
+    new = cloud.put("Madrid", NAME, payload("a new version", KiB), visibility="shared")
+    cloud.client("Madrid").image_members.create(new["id"], projects["tenant2"])
+    outcome = run(cloud, logs, new, "replace=any")
+    assert outcome.exit_status == 0
+    assert cloud.only("Lisbon", NAME)["id"] != old["id"]
+    assert set(members(cloud, "Lisbon")) == {
+        projects["tenant2"],
+        projects["lonely"],
+        projects["bystander"],
+    }
+
+
 def test_keystone_lookups_find_projects_by_name_and_domain_and_a_refusal_finds_none(
     cloud, projects
 ):

@@ -12,7 +12,7 @@ from glancesync.output import Output, describe
 from glancesync.planner import Action, Status, plan_region
 from glancesync.report import metadata_diff
 from glancesync.settings import SyncRules
-from glancesync.sharing import Sharing, member_change, read_sharing
+from glancesync.sharing import Sharing, member_change, new_copy_members, read_sharing
 from tests.unit.memory_cloud import PROJECT, MemoryGlance, content_image
 
 MASTER_ID, REGIONAL_ID = "m-1", "r-1"
@@ -44,6 +44,21 @@ def test_mirror_removes_nothing_from_the_copy_of_an_image_with_an_unmapped_membe
         {MASTER_ID: ("member m-b not shared: no project 'b'",)},
     )
     assert member_change(sharing, MASTER_ID, REGIONAL_ID, "mirror") == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("current", "sync_members", "members"),
+    [
+        ({"a", "x"}, "add", ("a", "b", "x")),  # the old copy's member x keeps its access
+        ({"a", "x"}, "mirror", ("a", "b")),
+        (set(), "add", ("a", "b")),
+    ],
+)
+def test_a_new_version_gets_the_masters_members_and_keeps_the_old_copys(
+    current, sync_members, members
+):
+    sharing = Sharing({MASTER_ID: frozenset({"a", "b"})}, {REGIONAL_ID: frozenset(current)})
+    assert new_copy_members(sharing, MASTER_ID, REGIONAL_ID, sync_members) == members
 
 
 @dataclass
