@@ -42,7 +42,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 
 from glancesync.errors import ConfigError
@@ -220,6 +220,8 @@ class _Consumer:
             if self.writing and os.path.exists(self._paths.done):  # published: a reader only
                 fcntl.flock(self._lock, fcntl.LOCK_UN)
                 self.writing = False
+            elif self.writing:
+                self._leave_killed_writers_bytes()
             self._data = open_file(self._paths.data, os.O_RDWR)
         except OSError:
             os.close(self._lock)
@@ -278,6 +280,14 @@ class _Consumer:
         self._verified = True
         with _disk_errors(self._paths.done):
             open(self._paths.done, "x").close()
+
+    def _leave_killed_writers_bytes(self) -> None:
+        """As a new writer: bytes left by a writer killed unawares (SIGKILL: no `__exit__`)
+        are never continued; a new file takes their place, and their followers see theirs
+        unlinked (`_writer`) instead of going on with this writer's bytes."""
+        with suppress(FileNotFoundError):
+            if os.lstat(self._paths.data).st_size:
+                _replace_with_empty(self._paths.data)
 
     def _take_lock(self) -> bool:
         try:

@@ -17,6 +17,7 @@ from glancesync.cache import (
     RESERVATIONS_LOCK,
     HandOffLost,
     MasterCache,
+    _Consumer,
     master_stream,
     run_cache,
 )
@@ -128,6 +129,25 @@ def test_a_follower_never_takes_a_later_writers_publication_for_its_own(cache):
             assert read_all(second_writer) == DATA  # published
         with pytest.raises(HandOffLost):
             follower.read(CHUNK_SIZE)
+
+
+def test_a_follower_of_a_killed_writer_never_goes_on_with_a_new_writers_bytes(cache):
+    """A writer killed unawares (SIGKILL) leaves its bytes and lets go of its lock without
+    replacing its file: the next writer puts a new file in its place."""
+    master = Master()
+    assert cache._reserve(image_of())
+    killed = _Consumer(cache, image_of())
+    written = killed.chunks(master)
+    next(written), next(written)
+    follower = _Consumer(cache, image_of()).chunks(master)
+    assert next(follower) == DATA[:CHUNK_SIZE]
+    os.close(killed._data), os.close(killed._lock)  # killed: no __exit__
+    new_writer = _Consumer(cache, image_of())
+    assert new_writer.writing
+    assert next(follower) == DATA[CHUNK_SIZE : 2 * CHUNK_SIZE]  # the killed writer's, in its file
+    with pytest.raises(HandOffLost):
+        next(follower)
+    new_writer.__exit__(None, None, None)
 
 
 def test_bytes_that_do_not_verify_are_not_published_and_fail_the_followers(cache):
