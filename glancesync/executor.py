@@ -284,22 +284,21 @@ class Executor:
         """Delete a retired copy, read again first: one changed since the listing is kept."""
         region = self.destination.full_name
         try:
-            if not unchanged_since_listed(copy, self.destination.get_image(copy.id)):
-                raise PurgeError(
-                    f"retired copy {copy.id} not deleted: it changed since this run listed it "
-                    "(name, owner, status, protection or mark); the next run decides again",
-                    region=region,
-                    image=copy.name,
-                )
-            self.destination.delete_image(copy.id)
+            if unchanged_since_listed(copy, self.destination.get_image(copy.id)):
+                self.destination.delete_image(copy.id)
+                return
         except GlanceSyncError as error:
-            if isinstance(error, PurgeError):
-                raise
             raise PurgeError(
                 f"retired copy {copy.id} not deleted: {cause_text(error, region)}",
                 region=region,
                 image=copy.name,
             ) from error
+        raise PurgeError(
+            f"retired copy {copy.id} not deleted: it changed since this run listed it "
+            "(name, owner, status, protection or mark); the next run decides again",
+            region=region,
+            image=copy.name,
+        )
 
     def _update_metadata(
         self,
@@ -425,7 +424,7 @@ class Executor:
         return self._upload_once(master, new_image, spec.protected, retry=False)
 
     def _upload_once(
-        self, master: Image, new_image: UploadSpec, protected: bool, retry: bool = True
+        self, master: Image, new_image: NewImage, protected: bool, retry: bool = True
     ) -> Image:
         """One upload; a HandOffLost is raised as it is when `retry` (the image discarded)."""
         new = self.destination.create_image(new_image)

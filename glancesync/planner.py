@@ -606,13 +606,12 @@ def _references(master: Image, matched: Mapping[str, _Matched]) -> _References:
     return _References(known, pending, tuple(missing), waiting)
 
 
+_OWN_MARKS = frozenset({UPLOAD_MARKER, DEACTIVATION_MARK, *RETIREMENT_MARKS})
+
+
 def _is_metadata(key: str) -> bool:
     """Whether a user property is metadata: not a reference, not a mark of glancesync's."""
-    return (
-        key not in REFERENCE_PROPERTIES
-        and key not in (UPLOAD_MARKER, DEACTIVATION_MARK)
-        and key not in RETIREMENT_MARKS
-    )
+    return key not in REFERENCE_PROPERTIES and key not in _OWN_MARKS
 
 
 def _synced_properties(
