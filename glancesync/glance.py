@@ -495,14 +495,22 @@ class Target:
 
     def project_named(self, name: str, domain: str) -> str | None:
         """The id of the project `name` of the domain named `domain` in this Keystone; None
-        when there is none or the account may not list them (§12). Looked up once per run."""
+        when there is none or the account may not list them (§12). Looked up once per run;
+        only records that are what was asked for count (a Keystone that ignored the filter
+        would otherwise have a member guessed)."""
         if (name, domain) not in self._projects_named:
             query = urlencode({"name": domain})
-            domains = self._identity_list(f"/domains?{query}", "domains")
+            listed = self._identity_list(f"/domains?{query}", "domains")
+            domains = [record for record in listed if record["name"] == domain]
             found = None
             if len(domains) == 1:
                 query = urlencode({"name": name, "domain_id": domains[0]["id"]})
-                projects = self._identity_list(f"/projects?{query}", "projects")
+                listed = self._identity_list(f"/projects?{query}", "projects")
+                projects = [
+                    record
+                    for record in listed
+                    if record["name"] == name and record.get("domain_id") == domains[0]["id"]
+                ]
                 found = projects[0]["id"] if len(projects) == 1 else None
             self._projects_named[name, domain] = found
         return self._projects_named[name, domain]

@@ -354,7 +354,8 @@ def visit_region(
         refusals = _refusals(job.memory, job.master_images)
         master = targets[MASTER].region(job.master_region)
         shared = _shared(job.master_images, rules)
-        sharing = read_sharing(shared, listing, master, region, targets[MASTER], target)
+        own = [image for image in listing if image.owner == target.project_id]  # members readable
+        sharing = read_sharing(shared, own, master, region, targets[MASTER], target)
         plan = plan_region(
             job.master_images,
             listing,
